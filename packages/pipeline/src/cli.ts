@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The `slipway` CLI. Each command lives in src/commands/<name>.ts and exports `run(argv): Promise<number>`,
+// the process exit code, so commands stay testable without spawning a process.
+import { CliUsageError } from './cli-errors';
+
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  plan: { summary: 'plan child pipelines for the apps a change affects', load: () => import('./commands/plan') },
+  verify: { summary: 'wait until a deployment is healthy and runs the expected commit', load: () => import('./commands/verify') },
+  gitlab: { summary: 'set up, lint, run and promote pipelines on a GitLab instance', load: () => import('./commands/gitlab') },
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return ['usage: slipway <command> [options]', '', 'commands:', ...rows, '', 'slipway <command> --help shows its options.'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`slipway: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).run(rest);
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      process.stderr.write(`slipway ${name}: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`slipway ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,2 @@
+export { main } from './cli';
+export { CliUsageError } from './cli-errors';
