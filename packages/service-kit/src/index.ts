@@ -1,0 +1,28 @@
+export { baseEnvSchema, ConfigError, loadConfig, loadConfigOrExit, type BaseConfig } from './config';
+export { createLogger, redactUrl, type Logger } from './logger';
+export { createRequestLogger, requestIdFrom } from './request-context';
+export {
+  HealthRegistry,
+  healthRouter,
+  type CheckResult,
+  type HealthCheck,
+  type HealthStatus,
+} from './health';
+export { resolveVersionInfo, type VersionInfo } from './version';
+export {
+  HttpError,
+  errorHandler,
+  notFoundHandler,
+  defaultErrorPage,
+  type ProblemDetails,
+  type ErrorPageRenderer,
+} from './errors';
+export { escapeHtml } from './html';
+export { createServiceApp, type ServiceAppOptions } from './service-app';
+export {
+  startServer,
+  KEEP_ALIVE_TIMEOUT_MS,
+  HEADERS_TIMEOUT_MS,
+  type RunningServer,
+  type ServerOptions,
+} from './server';

@@ -1,0 +1,109 @@
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { HealthRegistry } from './health';
+
+// Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable), so the balancer,
+// not us, closes idle connections; otherwise it may send a request on a socket we are closing.
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+// Must exceed keepAliveTimeout, or Node may time out a request that arrives on a reused connection.
+export const HEADERS_TIMEOUT_MS = 66_000;
+
+export type ServerOptions = {
+  port: number;
+  host: string;
+  logger: Logger;
+  health: HealthRegistry;
+  shutdownTimeoutMs: number;
+  drainDelayMs: number;
+  /** Defaults to process.exit; tests pass their own. */
+  exit?: (code: number) => void;
+  /** Defaults to SIGTERM and SIGINT. */
+  signals?: NodeJS.Signals[];
+};
+
+export type RunningServer = {
+  server: Server;
+  url: string;
+  /** Runs the graceful shutdown sequence; resolves with the exit code it chose. */
+  shutdown: (reason: string) => Promise<number>;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Listens, and shuts down gracefully on SIGTERM/SIGINT. */
+export async function startServer(handler: RequestListener, options: ServerOptions): Promise<RunningServer> {
+  const { logger, health } = options;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const server = createServer(
+    { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS },
+    handler,
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+
+  // Responses written during shutdown say `Connection: close`, including those already in flight when the
+  // signal came, so keep-alive clients reconnect elsewhere instead of reusing a socket we are about to close.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    if (health.isShuttingDown) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  logger.info({ url, port: address.port }, 'listening');
+
+  let shutdownPromise: Promise<number> | undefined;
+
+  async function drainAndClose(reason: string): Promise<number> {
+    logger.info({ reason }, 'shutdown: readiness is now 503');
+    // 1. Readiness fails, so balancers stop sending new work; responses carry `Connection: close` from now on.
+    health.markShuttingDown();
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+    if (options.drainDelayMs > 0) await sleep(options.drainDelayMs);
+
+    // 2. Stop accepting connections. 3. In-flight requests finish on their own sockets.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // 4. Idle keep-alive sockets would otherwise hold the server open until keepAliveTimeout.
+    server.closeIdleConnections();
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+    await closed;
+    clearInterval(idleSweep);
+    logger.info('shutdown: all connections closed');
+    return 0;
+  }
+
+  function shutdown(reason: string): Promise<number> {
+    shutdownPromise ??= (async () => {
+      let deadlineTimer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<number>((resolve) => {
+        deadlineTimer = setTimeout(() => {
+          logger.error({ timeoutMs: options.shutdownTimeoutMs }, 'shutdown: deadline passed, forcing exit');
+          server.closeAllConnections();
+          resolve(1);
+        }, options.shutdownTimeoutMs);
+      });
+      const code = await Promise.race([drainAndClose(reason), deadline]);
+      clearTimeout(deadlineTimer);
+      logger.flush?.();
+      exit(code);
+      return code;
+    })();
+    return shutdownPromise;
+  }
+
+  for (const signal of options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[])) {
+    process.once(signal, () => void shutdown(signal));
+  }
+
+  return { server, url, shutdown };
+}

@@ -1,0 +1,150 @@
+import express from 'express';
+import request from 'supertest';
+import { createServiceApp, HttpError, resolveVersionInfo } from '../src';
+import { capturedLogger, testHealth } from './support';
+
+function buildApp({ production = true } = {}) {
+  const captured = capturedLogger();
+  const health = testHealth();
+  const version = resolveVersionInfo({
+    env: { APP_VERSION: '1.2.3', GIT_COMMIT_SHA: 'a'.repeat(40), BUILD_TIME: '2026-11-22T10:00:00Z' },
+  });
+  const app = createServiceApp({
+    logger: captured.logger,
+    health,
+    version,
+    production,
+    routes(app) {
+      app.use(express.urlencoded({ extended: false, limit: '1kb' }));
+      app.get('/api/teapot', () => {
+        throw new HttpError(418, 'No coffee here.', { type: 'teapot', headers: { 'retry-after': '7' } });
+      });
+      app.get('/boom', () => {
+        throw new Error('database password is hunter2');
+      });
+      app.post('/form', (req, res) => {
+        res.json(req.body);
+      });
+      app.get('/api/data', (_req, res) => {
+        res.json({ ok: true });
+      });
+    },
+  });
+  return { app, health, ...captured };
+}
+
+describe('createServiceApp', () => {
+  it('serves /health in the IETF health+json format', async () => {
+    const { app, health } = buildApp();
+    health.register('upstream:reachability', () => ({ status: 'warn', output: 'slow' }));
+    const res = await request(app).get('/health').expect(200);
+    expect(res.headers['content-type']).toMatch(/^application\/health\+json/);
+    expect(res.body).toMatchObject({
+      status: 'warn',
+      version: '1.2.3',
+      releaseId: 'a'.repeat(40),
+      checks: { 'upstream:reachability': [{ status: 'warn', output: 'slow' }] },
+    });
+  });
+
+  it('turns /health and readiness to 503 on a failing check, but keeps liveness 200', async () => {
+    const { app, health } = buildApp();
+    health.register('disk', () => {
+      throw new Error('disk full');
+    });
+    const res = await request(app).get('/health').expect(503);
+    expect(res.body.checks.disk[0]).toMatchObject({ status: 'fail', output: 'disk full' });
+    await request(app).get('/health/ready').expect(503);
+    await request(app).get('/health/live').expect(200);
+  });
+
+  it('turns readiness to 503 as soon as shutdown starts', async () => {
+    const { app, health } = buildApp();
+    await request(app).get('/health/ready').expect(200, { status: 'pass' });
+    health.markShuttingDown();
+    const res = await request(app).get('/health/ready').expect(503);
+    expect(res.body.status).toBe('fail');
+    await request(app).get('/health/live').expect(200);
+  });
+
+  it('serves /version from build metadata', async () => {
+    const { app } = buildApp();
+    const res = await request(app).get('/version').expect(200);
+    expect(res.body).toEqual({
+      version: '1.2.3',
+      commit: 'a'.repeat(40),
+      buildTime: '2026-11-22T10:00:00Z',
+      node: process.version,
+    });
+  });
+
+  it('echoes a sane x-request-id, replaces an unsafe one, and logs it', async () => {
+    const { app, records } = buildApp();
+    const given = await request(app).get('/api/data').set('x-request-id', 'abc-123').expect(200);
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    const unsafe = await request(app).get('/api/data').set('x-request-id', '<script>').expect(200);
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const generated = await request(app).get('/api/data').expect(200);
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(records().some((r) => (r.req as { id?: string } | undefined)?.id === 'abc-123')).toBe(true);
+  });
+
+  it('sets helmet headers, hides x-powered-by and sends no etag on API JSON', async () => {
+    const { app } = buildApp();
+    const res = await request(app).get('/api/data').expect(200);
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers.etag).toBeUndefined();
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['strict-transport-security']).toBeDefined();
+  });
+
+  it('answers unknown API routes with RFC 9457 problem+json and unknown pages with HTML', async () => {
+    const { app } = buildApp();
+    const api = await request(app).get('/api/nope?x=1').expect(404);
+    expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(api.body).toMatchObject({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      instance: '/api/nope',
+    });
+    expect(api.body.requestId).toEqual(api.headers['x-request-id']);
+    const page = await request(app).get('/nope').set('accept', 'text/html').expect(404);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toContain('<h1>Not Found</h1>');
+  });
+
+  it('maps HttpError to its status, type and headers', async () => {
+    const { app } = buildApp();
+    const res = await request(app).get('/api/teapot').expect(418);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.body).toMatchObject({ type: 'tag:slipway,2026:problem:teapot', detail: 'No coffee here.' });
+  });
+
+  it('hides internals of unexpected errors in production, and logs them', async () => {
+    const { app, lines } = buildApp({ production: true });
+    const res = await request(app).get('/boom').set('accept', 'application/json').expect(500);
+    expect(res.body.detail).toBe('Something went wrong on our side.');
+    expect(JSON.stringify(res.body)).not.toContain('hunter2');
+    expect(JSON.stringify(res.body)).not.toContain('at ');
+    expect(lines().some((l) => l.includes('unhandled error'))).toBe(true);
+  });
+
+  it('shows the stack outside production to help the developer', async () => {
+    const { app } = buildApp({ production: false });
+    const res = await request(app).get('/boom').set('accept', 'application/json').expect(500);
+    expect(res.body.detail).toContain('service-app.test.ts');
+  });
+
+  it('turns body-parser client errors into clear 4xx answers', async () => {
+    const { app } = buildApp();
+    const res = await request(app)
+      .post('/form')
+      .set('accept', 'application/json')
+      .type('form')
+      .send(`city=${'x'.repeat(2000)}`)
+      .expect(413);
+    expect(res.body).toMatchObject({ status: 413, title: 'Payload Too Large' });
+  });
+});
