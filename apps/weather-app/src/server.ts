@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  createLogger,
+  HealthRegistry,
+  loadConfigOrExit,
+  resolveVersionInfo,
+  startServer,
+} from '@slipway/service-kit';
+import { createApp, createWeatherService } from './app';
+import { weatherEnvSchema } from './config';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(weatherEnvSchema);
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'weather-app' });
+  // Read at run time: package.json sits outside tsc's rootDir, next to dist/ in the image too.
+  const { version: packageVersion } = JSON.parse(
+    readFileSync(join(__dirname, '..', 'package.json'), 'utf8'),
+  ) as {
+    version: string;
+  };
+  const version = resolveVersionInfo({ env: config, packageVersion, cwd: __dirname });
+  const health = new HealthRegistry({
+    version: version.version,
+    releaseId: version.commit,
+    serviceId: 'weather-app',
+  });
+  const weather = createWeatherService(config);
+  const app = createApp({ logger, version, weather, health, production: config.NODE_ENV === 'production' });
+
+  logger.info(
+    {
+      provider: config.WEATHER_PROVIDER,
+      version: version.version,
+      commit: version.commit,
+      node: process.version,
+    },
+    config.WEATHER_PROVIDER === 'demo'
+      ? 'starting with the embedded demo provider (no OPENWEATHER_API_KEY)'
+      : 'starting',
+  );
+  await startServer(app, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    health,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `weather-app failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

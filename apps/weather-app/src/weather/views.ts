@@ -1,0 +1,79 @@
+import { escapeHtml, type ProblemDetails } from '@slipway/service-kit';
+import { MAX_CITY_LENGTH } from './city-input';
+import type { WeatherReport } from './weather';
+
+// No inline scripts, so helmet's default Content-Security-Policy holds; inline styles are allowed by it.
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
+h1{font-size:1.6rem}form{display:flex;gap:.5rem}input[type=text]{flex:1;padding:.5rem;font-size:1rem}
+button{padding:.5rem 1rem;font-size:1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1rem}
+dt{font-weight:600}.demo{background:#fff4ce;border:1px solid #e0c25c;padding:.5rem .75rem;border-radius:4px}
+.error{background:#fde7e9;border:1px solid #d13438;padding:.5rem .75rem;border-radius:4px}a{color:#0b5cad}`;
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+${body}
+</body>
+</html>`;
+}
+
+const DEMO_NOTICE =
+  '<p class="demo" role="note"><strong>Demo data.</strong> No OpenWeather API key is configured, so these ' +
+  'are built-in sample values, not live weather. Set <code>OPENWEATHER_API_KEY</code> for real data.</p>';
+
+function cityForm(value = ''): string {
+  return `<form method="post" action="/weather">
+<label for="city">City</label>
+<input type="text" id="city" name="city" value="${escapeHtml(value)}" maxlength="${MAX_CITY_LENGTH}" required autofocus>
+<button type="submit">Get weather</button>
+</form>`;
+}
+
+export function renderIndexPage({
+  demo,
+  demoCities,
+}: {
+  demo: boolean;
+  demoCities: readonly string[];
+}): string {
+  const hint = demo
+    ? `${DEMO_NOTICE}<p>Try one of: ${demoCities.map((c) => escapeHtml(c)).join(', ')}.</p>`
+    : '';
+  return layout('Weather', `<h1>Check the weather</h1>\n${hint}\n${cityForm()}`);
+}
+
+export function renderWeatherPage(report: WeatherReport, { stale }: { stale: boolean }): string {
+  const place = report.country ? `${report.city}, ${report.country}` : report.city;
+  const staleNote = stale
+    ? '<p class="demo" role="note">The weather service is not answering; this is the last reading we have.</p>'
+    : '';
+  return layout(
+    `Weather in ${place}`,
+    `<h1>Weather Information for ${escapeHtml(place)}</h1>
+${report.source === 'demo' ? DEMO_NOTICE : ''}${staleNote}
+<dl>
+<dt>Temperature</dt><dd id="temperature">${escapeHtml(report.temperature)} ${escapeHtml(report.temperatureUnit)}</dd>
+<dt>Humidity</dt><dd id="humidity">${escapeHtml(report.humidity)}%</dd>
+<dt>Description</dt><dd id="description">${escapeHtml(report.description)}</dd>
+</dl>
+<p><a href="/">Check another city</a></p>`,
+  );
+}
+
+export function renderErrorPage(problem: ProblemDetails): string {
+  return layout(
+    `${problem.title}`,
+    `<h1>${escapeHtml(problem.title)}</h1>
+<p class="error" role="alert">${escapeHtml(problem.detail)}</p>
+${problem.status < 500 || problem.status === 503 ? cityForm() : ''}
+<p><a href="/">Back to the form</a></p>
+${problem.requestId ? `<p><small>Request id: ${escapeHtml(problem.requestId)}</small></p>` : ''}`,
+  );
+}

@@ -1,0 +1,24 @@
+import { Writable } from 'node:stream';
+import { createLogger, HealthRegistry, resolveVersionInfo } from '@slipway/service-kit';
+import { createApp, createWeatherService } from '../../src/app';
+import { weatherEnvSchema } from '../../src/config';
+
+/** The real app wired as server.ts wires it, from an environment, with logs captured in memory. */
+export function buildTestApp(env: Record<string, string>, options: { now?: () => number } = {}) {
+  const config = weatherEnvSchema.parse({ NODE_ENV: 'production', LOG_LEVEL: 'info', ...env });
+  const chunks: string[] = [];
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    destination: new Writable({
+      write(chunk, _encoding, callback) {
+        chunks.push(String(chunk));
+        callback();
+      },
+    }),
+  });
+  const version = resolveVersionInfo({ env: { APP_VERSION: '9.9.9', GIT_COMMIT_SHA: 'c'.repeat(40) } });
+  const health = new HealthRegistry({ version: version.version, releaseId: version.commit });
+  const weather = createWeatherService(config, options);
+  const app = createApp({ logger, version, weather, health, production: true });
+  return { app, weather, health, logs: () => chunks.join('') };
+}
