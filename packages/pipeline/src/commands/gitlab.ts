@@ -1,0 +1,345 @@
+// `slipway gitlab <setup|lint|run|promote>`: drive a GitLab project through the API. GITLAB_HOST and
+// GITLAB_TOKEN come from the environment; every line this command prints passes through maskSecrets.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CliUsageError } from '../cli-errors';
+import { collectLintTargets, lintTarget } from '../gitlab/ci-lint';
+import { followPipeline, summarizeFollow } from '../gitlab/follow-pipeline';
+import {
+  createGitlabClient,
+  gitlabConnectionFromEnv,
+  maskSecrets,
+  type GitlabClient,
+  type RetryPolicy,
+} from '../gitlab/gitlab-client';
+import { loadPipelineTree, type ProjectRef } from '../gitlab/pipeline-tree';
+import { chooseProductionJob, findImageDigest, followJob } from '../gitlab/promote';
+import { desiredVariables, protectProductionEnvironments, syncVariables } from '../gitlab/setup-project';
+import type { Writable } from '../gitlab/progress-display';
+
+export interface GitlabCommandIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: Writable;
+  stderr: Writable;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  retryPolicy?: Partial<RetryPolicy>;
+}
+
+interface Context {
+  io: GitlabCommandIo;
+  out: Writable;
+  err: Writable;
+  /** Values that must never be printed; grows as the command reads secrets. */
+  secrets: string[];
+  client: () => GitlabClient;
+}
+
+const COMMON_OPTIONS = {
+  project: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+const USAGE = {
+  setup: `usage: slipway gitlab setup [--project PATH|ID] [--registry-auth-file FILE] [--kubeconfig-file FILE]
+                           [--ssh-key-file FILE] [--skip-protected-environments] [--repo-root DIR]
+
+Creates or updates the project's CI/CD variables and protects production/<app> for each app in apps/.
+OPENWEATHER_API_KEY is read from the environment: masked, protected, one variable per scope
+(production/*, staging/*). Files become file variables (REGISTRY_AUTH_FILE, KUBECONFIG, SSH_PRIVATE_KEY).
+Values are never printed. Running it again changes nothing.`,
+  lint: `usage: slipway gitlab lint [--project PATH|ID] [--ref REF] [--repo-root DIR]
+
+Lints .gitlab-ci.yml, apps/*/.gitlab-ci.yml and ci-templates/*.yml (with sample inputs) with GitLab's CI lint API.
+--ref lints against that branch (dry run) instead of the default branch; local includes are read from it.`,
+  run: `usage: slipway gitlab run --ref REF [--project PATH|ID] [--interval SECONDS] [--timeout SECONDS]
+
+Creates a pipeline for REF and follows it and its child pipelines until they finish. Exits 1 if any fails.`,
+  promote: `usage: slipway gitlab promote [--pipeline ID | --ref REF] [--app NAME] [--yes] [--project PATH|ID]
+                             [--dotenv PATH] [--interval SECONDS] [--timeout SECONDS]
+
+Finds the manual production deploy job (of pipeline ID, or the latest pipeline of REF or the default branch),
+shows the commit and image digest it deploys, asks for confirmation (--yes skips), plays it and follows it.
+--dotenv names the build job's dotenv artifact holding IMAGE_DIGEST (default build.env).`,
+} as const;
+
+type Subcommand = keyof typeof USAGE;
+
+function parseFlags<O extends ParseArgsConfig['options']>(sub: Subcommand, argv: string[], options: O) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...COMMON_OPTIONS, ...options },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new CliUsageError(`${(error as Error).message}\n\n${USAGE[sub]}`);
+  }
+}
+
+function resolveProject(flag: string | undefined, env: NodeJS.ProcessEnv): ProjectRef {
+  const project = flag ?? env.CI_PROJECT_PATH ?? env.CI_PROJECT_ID;
+  if (!project)
+    throw new CliUsageError('no project: pass --project GROUP/NAME (or its ID), or set CI_PROJECT_PATH');
+  return /^\d+$/.test(project) ? Number(project) : project;
+}
+
+function parseSeconds(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) <= 0) {
+    throw new CliUsageError(`--${flag} must be a positive number of seconds, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function findRepoRoot(flag: string | undefined, cwd: string): string {
+  if (flag) return path.resolve(cwd, flag);
+  try {
+    return execFileSync('git', ['rev-parse', '--show-toplevel'], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return cwd;
+  }
+}
+
+function readSecretFile(flag: string, file: string | undefined, cwd: string): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(path.resolve(cwd, file), 'utf8');
+  } catch (error) {
+    throw new CliUsageError(
+      `--${flag}: cannot read "${file}" (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+function listApps(repoRoot: string): string[] {
+  const appsDir = path.join(repoRoot, 'apps');
+  try {
+    return readdirSync(appsDir)
+      .filter((name) => statSync(path.join(appsDir, name)).isDirectory())
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+async function setup(ctx: Context, argv: string[]): Promise<number> {
+  const flags = parseFlags('setup', argv, {
+    'registry-auth-file': { type: 'string' },
+    'kubeconfig-file': { type: 'string' },
+    'ssh-key-file': { type: 'string' },
+    'skip-protected-environments': { type: 'boolean' },
+    'repo-root': { type: 'string' },
+  });
+  if (flags.help) return usage(ctx, 'setup');
+  const project = resolveProject(flags.project, ctx.io.env);
+  const secrets = {
+    openweatherApiKey: ctx.io.env.OPENWEATHER_API_KEY || undefined,
+    registryAuth: readSecretFile('registry-auth-file', flags['registry-auth-file'], ctx.io.cwd),
+    kubeconfig: readSecretFile('kubeconfig-file', flags['kubeconfig-file'], ctx.io.cwd),
+    sshPrivateKey: readSecretFile('ssh-key-file', flags['ssh-key-file'], ctx.io.cwd),
+  };
+  ctx.secrets.push(...Object.values(secrets).filter((value): value is string => Boolean(value)));
+  const variables = desiredVariables(secrets);
+  if (!secrets.openweatherApiKey) {
+    ctx.out.write(
+      'OPENWEATHER_API_KEY is not set in the environment: not stored (the app falls back to its demo provider)\n',
+    );
+  }
+  const client = ctx.client();
+  const reports = [await syncVariables(client, project, variables)];
+  if (flags['skip-protected-environments']) {
+    ctx.out.write('protected environments: skipped (--skip-protected-environments)\n');
+  } else {
+    const apps = listApps(findRepoRoot(flags['repo-root'], ctx.io.cwd));
+    if (apps.length === 0) ctx.out.write('protected environments: no apps/* found, nothing to protect\n');
+    reports.push(await protectProductionEnvironments(client, project, apps));
+  }
+  for (const line of reports.flatMap((report) => report.lines)) ctx.out.write(`${line}\n`);
+  const changes = reports.reduce((sum, report) => sum + report.changes, 0);
+  ctx.out.write(
+    changes === 0 ? 'nothing changed: the project was already set up\n' : `${changes} change(s) applied\n`,
+  );
+  return 0;
+}
+
+async function lint(ctx: Context, argv: string[]): Promise<number> {
+  const flags = parseFlags('lint', argv, { ref: { type: 'string' }, 'repo-root': { type: 'string' } });
+  if (flags.help) return usage(ctx, 'lint');
+  const project = resolveProject(flags.project, ctx.io.env);
+  const repoRoot = findRepoRoot(flags['repo-root'], ctx.io.cwd);
+  const targets = collectLintTargets(repoRoot);
+  if (targets.length === 0) throw new CliUsageError(`no pipeline files found under ${repoRoot}`);
+  const client = ctx.client();
+  let invalid = 0;
+  for (const target of targets) {
+    const outcome = await lintTarget(client, project, target, flags.ref);
+    if (!outcome.valid) invalid += 1;
+    (outcome.valid ? ctx.out : ctx.err).write(`${outcome.lines.join('\n')}\n`);
+  }
+  ctx.out.write(`${targets.length - invalid}/${targets.length} file(s) valid\n`);
+  return invalid === 0 ? 0 : 1;
+}
+
+async function runPipeline(ctx: Context, argv: string[]): Promise<number> {
+  const flags = parseFlags('run', argv, {
+    ref: { type: 'string' },
+    interval: { type: 'string' },
+    timeout: { type: 'string' },
+  });
+  if (flags.help) return usage(ctx, 'run');
+  if (!flags.ref) throw new CliUsageError(`--ref is required\n\n${USAGE.run}`);
+  const project = resolveProject(flags.project, ctx.io.env);
+  const intervalSeconds = parseSeconds('interval', flags.interval, 5);
+  const timeoutSeconds = parseSeconds('timeout', flags.timeout, 3600);
+  const client = ctx.client();
+  const pipeline = await client.Pipelines.create(project, flags.ref);
+  ctx.out.write(`created pipeline #${pipeline.id} for ${flags.ref}: ${pipeline.web_url}\n`);
+  const result = await followPipeline(client, project, pipeline.id, ctx.out, {
+    intervalMs: intervalSeconds * 1000,
+    timeoutMs: timeoutSeconds * 1000,
+  });
+  const summary = summarizeFollow(result, timeoutSeconds);
+  (summary.exitCode === 0 ? ctx.out : ctx.err).write(`${summary.lines.join('\n')}\n`);
+  return summary.exitCode;
+}
+
+async function confirm(ctx: Context, question: string): Promise<boolean> {
+  // terminal: false keeps readline from driving the cursor of a stream it only sees through the masking writer.
+  const prompt = createInterface({
+    input: ctx.io.stdin,
+    output: ctx.out as NodeJS.WritableStream,
+    terminal: false,
+  });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(question)).trim());
+  } finally {
+    prompt.close();
+  }
+}
+
+async function promote(ctx: Context, argv: string[]): Promise<number> {
+  const flags = parseFlags('promote', argv, {
+    pipeline: { type: 'string' },
+    ref: { type: 'string' },
+    app: { type: 'string' },
+    yes: { type: 'boolean' },
+    dotenv: { type: 'string' },
+    interval: { type: 'string' },
+    timeout: { type: 'string' },
+  });
+  if (flags.help) return usage(ctx, 'promote');
+  const project = resolveProject(flags.project, ctx.io.env);
+  if (flags.pipeline !== undefined && !/^\d+$/.test(flags.pipeline)) {
+    throw new CliUsageError(`--pipeline must be a pipeline ID (a number), got "${flags.pipeline}"`);
+  }
+  if (flags.pipeline !== undefined && flags.ref !== undefined)
+    throw new CliUsageError('pass either --pipeline or --ref, not both');
+  // Checked before any API call: without a terminal nobody can answer, and production is not deployed by default.
+  if (!flags.yes && !ctx.io.stdin.isTTY) {
+    throw new CliUsageError(
+      'refusing to deploy to production without confirmation: stdin is not a terminal; pass --yes to confirm',
+    );
+  }
+  const intervalMs = parseSeconds('interval', flags.interval, 5) * 1000;
+  const timeoutMs = parseSeconds('timeout', flags.timeout, 3600) * 1000;
+  const client = ctx.client();
+  let pipelineId = flags.pipeline === undefined ? undefined : Number(flags.pipeline);
+  if (pipelineId === undefined) {
+    const ref = flags.ref ?? String((await client.Projects.show(project)).default_branch);
+    pipelineId = (await client.Pipelines.showLatest(project, { ref })).id;
+    ctx.out.write(`latest pipeline on ${ref}: #${pipelineId}\n`);
+  }
+  const tree = await loadPipelineTree(client, project, pipelineId);
+  const candidate = chooseProductionJob(tree, flags.app);
+  const digest = await findImageDigest(client, project, candidate.pipeline, flags.dotenv ?? 'build.env');
+  ctx.out.write(
+    [
+      `about to deploy ${candidate.app} to production:`,
+      `  job:          ${candidate.job.name} (#${candidate.job.id}) in pipeline #${candidate.pipeline.id}`,
+      `  commit:       ${candidate.pipeline.sha} (${candidate.pipeline.ref})`,
+      `  image digest: ${digest.digest ? `${digest.digest} (${digest.note})` : digest.note}`,
+      '',
+    ].join('\n'),
+  );
+  if (!flags.yes && !(await confirm(ctx, 'Deploy to production? [y/N] '))) {
+    ctx.out.write('not deployed: cancelled at the prompt\n');
+    return 1;
+  }
+  await client.Jobs.play(project, candidate.job.id);
+  const status = await followJob(client, project, candidate.job.id, (line) => ctx.out.write(`${line}\n`), {
+    intervalMs,
+    timeoutMs,
+  });
+  if (status === 'success') {
+    ctx.out.write(`deployed ${candidate.app} to production\n`);
+    return 0;
+  }
+  ctx.err.write(`production deploy of ${candidate.app} did not succeed: ${status}\n`);
+  return 1;
+}
+
+function usage(ctx: Context, sub: Subcommand): number {
+  ctx.out.write(`${USAGE[sub]}\n`);
+  return 0;
+}
+
+const SUBCOMMANDS: Record<Subcommand, (ctx: Context, argv: string[]) => Promise<number>> = {
+  setup,
+  lint,
+  run: runPipeline,
+  promote,
+};
+
+function maskingWriter(target: Writable, secrets: string[]): Writable {
+  return {
+    isTTY: target.isTTY,
+    write: (text: string) => target.write(maskSecrets(String(text), secrets)),
+  };
+}
+
+export async function runGitlabCommand(argv: string[], io: GitlabCommandIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  const overview = `usage: slipway gitlab <${Object.keys(SUBCOMMANDS).join('|')}> [options]; add --help to a subcommand for its options`;
+  if (!sub || sub === '--help' || sub === '-h') {
+    io.stdout.write(`${overview}\n`);
+    return sub ? 0 : 2;
+  }
+  if (!(sub in SUBCOMMANDS)) throw new CliUsageError(`unknown subcommand "${sub}"\n${overview}`);
+  const secrets = [io.env.GITLAB_TOKEN, io.env.OPENWEATHER_API_KEY].filter((value): value is string =>
+    Boolean(value),
+  );
+  const ctx: Context = {
+    io,
+    secrets,
+    out: maskingWriter(io.stdout, secrets),
+    err: maskingWriter(io.stderr, secrets),
+    client: () => createGitlabClient(gitlabConnectionFromEnv(io.env), io.retryPolicy),
+  };
+  try {
+    return await SUBCOMMANDS[sub as Subcommand](ctx, rest);
+  } catch (error) {
+    const message = maskSecrets(error instanceof Error ? error.message : String(error), secrets);
+    if (error instanceof CliUsageError) throw new CliUsageError(message);
+    ctx.err.write(`slipway gitlab ${sub}: ${message}\n`);
+    return 1;
+  }
+}
+
+export function run(argv: string[]): Promise<number> {
+  return runGitlabCommand(argv, {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+  });
+}
