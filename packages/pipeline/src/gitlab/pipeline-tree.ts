@@ -33,8 +33,9 @@ export async function loadPipelineTree(
   pipelineId: number,
   triggeredBy?: string,
 ): Promise<PipelineTree> {
-  const [pipeline, jobs, bridges] = await Promise.all([
-    client.Pipelines.show(project, pipelineId),
+  // The status first, then the jobs: the jobs are then never older than the status they explain.
+  const pipeline = await client.Pipelines.show(project, pipelineId);
+  const [jobs, bridges] = await Promise.all([
     client.Jobs.all(project, { pipelineId, perPage: 100 }),
     client.Jobs.allPipelineBridges(project, pipelineId),
   ]);

@@ -172,9 +172,11 @@ export async function protectProductionEnvironments(
   apps: string[],
 ): Promise<SetupReport> {
   const report: SetupReport = { lines: [], changes: 0 };
+  // gitbeaker 43 builds this resource's URL without encoding the project, so "group/name" would hit a 404.
+  const projectId = typeof project === 'string' ? encodeURIComponent(project) : project;
   let protectedNames: Set<string>;
   try {
-    const existing = await client.ProjectProtectedEnvironments.all(project, { perPage: 100 });
+    const existing = await client.ProjectProtectedEnvironments.all(projectId, { perPage: 100 });
     protectedNames = new Set(existing.map((environment) => environment.name));
   } catch (error) {
     if (error instanceof GitlabApiError && (error.status === 403 || error.status === 404)) {
@@ -192,7 +194,7 @@ export async function protectProductionEnvironments(
       report.lines.push(`unchanged protected environment ${name}`);
       continue;
     }
-    await client.ProjectProtectedEnvironments.create(project, name, [{ accessLevel: MAINTAINER_ACCESS }]);
+    await client.ProjectProtectedEnvironments.create(projectId, name, [{ accessLevel: MAINTAINER_ACCESS }]);
     report.lines.push(`protected environment ${name}: only Maintainers may deploy`);
     report.changes += 1;
   }

@@ -108,6 +108,8 @@ export class FakeGitlab {
   onPipelinePoll: (pipeline: FakePipeline) => void = () => undefined;
   /** Called when a job is played. */
   onPlay: (job: FakeJob) => void = () => undefined;
+  /** Called on each GET of a single job, before it is answered. */
+  onJobPoll: (job: FakeJob) => void = () => undefined;
   private nextId = 1000;
   private server = http.createServer((request, response) => void this.handle(request, response));
   url = '';
@@ -338,7 +340,10 @@ export class FakeGitlab {
         response.end(file);
         return;
       }
-      if (m[1] === 'GET' && m[3] === undefined) return send(200, this.jobJson(job));
+      if (m[1] === 'GET' && m[3] === undefined) {
+        this.onJobPoll(job);
+        return send(200, this.jobJson(job));
+      }
     }
     send(404, { error: '404 Not Found' });
   }

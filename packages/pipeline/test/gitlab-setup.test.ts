@@ -1,0 +1,144 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startFakeGitlab, type FakeGitlab } from './support/fake-gitlab';
+import { runSlipwayGitlab } from './support/fake-gitlab-cli';
+
+const API_KEY = 'owm0123456789abcdefSECRET';
+const KUBECONFIG = 'apiVersion: v1\nkind: Config\nclusters: []\n# kube-secret-marker\n';
+const REGISTRY_AUTH = '{"auths":{"registry.example.com":{"auth":"cmVnLXNlY3JldC1tYXJrZXI="}}}\n';
+
+let fake: FakeGitlab;
+let repo: string;
+beforeEach(async () => {
+  fake = await startFakeGitlab();
+  repo = mkdtempSync(path.join(tmpdir(), 'slipway-setup-'));
+  mkdirSync(path.join(repo, 'apps', 'weather-app'), { recursive: true });
+  mkdirSync(path.join(repo, 'apps', 'news-app'), { recursive: true });
+  writeFileSync(path.join(repo, 'kubeconfig.yaml'), KUBECONFIG);
+  writeFileSync(path.join(repo, 'auth.json'), REGISTRY_AUTH);
+});
+afterEach(async () => {
+  await fake.stop();
+  rmSync(repo, { recursive: true, force: true });
+});
+
+const setupArgs = () => [
+  'setup',
+  ...['--repo-root', repo, '--kubeconfig-file', path.join(repo, 'kubeconfig.yaml')],
+  ...['--registry-auth-file', path.join(repo, 'auth.json')],
+];
+const env = { OPENWEATHER_API_KEY: API_KEY };
+const writes = () => fake.requests.filter((r) => r.method !== 'GET');
+
+describe('slipway gitlab setup', () => {
+  it('creates scoped, masked, protected and file variables and protects production environments', async () => {
+    const result = await runSlipwayGitlab(fake, setupArgs(), { env });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const summary = fake.variables.map((v) => [
+      v.key,
+      v.environment_scope,
+      v.variable_type,
+      v.masked,
+      v.protected,
+    ]);
+    expect(summary).toEqual([
+      ['OPENWEATHER_API_KEY', 'production/*', 'env_var', true, true],
+      ['OPENWEATHER_API_KEY', 'staging/*', 'env_var', true, true],
+      ['REGISTRY_AUTH_FILE', '*', 'file', false, false],
+      ['KUBECONFIG', 'production/*', 'file', false, true],
+      ['KUBECONFIG', 'staging/*', 'file', false, true],
+    ]);
+    expect(fake.variables.find((v) => v.key === 'KUBECONFIG')?.value).toBe(KUBECONFIG);
+    expect(fake.variables.every((v) => v.raw)).toBe(true);
+    expect(
+      fake.protectedEnvironments.map((e) => [e.name, e.deploy_access_levels.map((l) => l.access_level)]),
+    ).toEqual([
+      ['production/news-app', [40]],
+      ['production/weather-app', [40]],
+    ]);
+    expect(result.stdout).toContain('created   OPENWEATHER_API_KEY [production/*] (masked, protected)');
+    expect(result.stdout).toContain('7 change(s) applied');
+    for (const secret of [API_KEY, 'kube-secret-marker', 'cmVnLXNlY3JldC1tYXJrZXI=']) {
+      expect(result.stdout + result.stderr).not.toContain(secret);
+    }
+  });
+
+  it('changes nothing on a second run, and says so', async () => {
+    await runSlipwayGitlab(fake, setupArgs(), { env });
+    const writesAfterFirstRun = writes().length;
+    const second = await runSlipwayGitlab(fake, setupArgs(), { env });
+    expect(second.exitCode).toBe(0);
+    expect(writes()).toHaveLength(writesAfterFirstRun);
+    expect(second.stdout).toContain('nothing changed: the project was already set up');
+    expect(second.stdout).toContain('unchanged protected environment production/weather-app');
+  });
+
+  it('updates a drifted variable in its own scope only, naming what changed but not the value', async () => {
+    await runSlipwayGitlab(fake, setupArgs(), { env });
+    const staging = fake.variables.find(
+      (v) => v.key === 'OPENWEATHER_API_KEY' && v.environment_scope === 'staging/*',
+    )!;
+    staging.value = 'an-old-key-value';
+    staging.protected = false;
+    const result = await runSlipwayGitlab(fake, setupArgs(), { env });
+    expect(result.stdout).toContain(
+      'updated   OPENWEATHER_API_KEY [staging/*] (masked, protected): value, protected',
+    );
+    expect(result.stdout).toContain('1 change(s) applied');
+    expect(staging).toMatchObject({ value: API_KEY, protected: true });
+    const update = writes().at(-1)!;
+    expect(update.method).toBe('PUT');
+    expect(update.body?.filter).toEqual({ environment_scope: 'staging/*' });
+    expect(result.stdout).not.toContain('an-old-key-value');
+  });
+
+  it('refuses a key GitLab could not mask, without printing it', async () => {
+    const result = await runSlipwayGitlab(fake, setupArgs(), {
+      env: { OPENWEATHER_API_KEY: 'has space in it' },
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/OPENWEATHER_API_KEY cannot be a masked variable: it contains whitespace/);
+    expect(result.stderr).not.toContain('has space in it');
+    expect(writes()).toHaveLength(0);
+  });
+
+  it('names an unreadable credentials file', async () => {
+    const result = await runSlipwayGitlab(fake, ['setup', '--ssh-key-file', '/nonexistent/id_ed25519'], {
+      env,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/--ssh-key-file: cannot read "\/nonexistent\/id_ed25519" \(ENOENT\)/);
+  });
+
+  it('explains a tier without protected environments and how to proceed', async () => {
+    fake.protectedEnvironmentsAvailable = false;
+    const result = await runSlipwayGitlab(fake, setupArgs(), { env });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /protected environments API answered HTTP 403.*Premium.*--skip-protected-environments/,
+    );
+    const skipped = await runSlipwayGitlab(fake, [...setupArgs(), '--skip-protected-environments'], { env });
+    expect(skipped.exitCode).toBe(0);
+    expect(skipped.stdout).toContain('protected environments: skipped');
+  });
+
+  it('lists variables across pages before deciding what to create', async () => {
+    fake.variables = Array.from({ length: 120 }, (_, i) => ({
+      key: `OTHER_${i}`,
+      value: 'x',
+      variable_type: 'env_var' as const,
+      protected: false,
+      masked: false,
+      hidden: false,
+      raw: false,
+      environment_scope: '*',
+      description: null,
+    }));
+    await runSlipwayGitlab(fake, setupArgs(), { env });
+    const second = await runSlipwayGitlab(fake, setupArgs(), { env });
+    expect(second.stdout).toContain('nothing changed');
+    expect(fake.variables).toHaveLength(125);
+  });
+});
