@@ -1,0 +1,325 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { OpenWeatherStub, STUB_API_KEY } from '../test/support/openweather-stub';
+import { residentSetBytes, startNodeServer, startWeatherApp, type NodeProcess } from './processes';
+
+type BenchFlags = {
+  durationSeconds: number;
+  rounds: number;
+  connections: number;
+  soakSeconds: number;
+  coldStarts: number;
+};
+
+class UsageError extends Error {}
+
+const USAGE = `Usage: npm run bench -- [--duration S] [--rounds N] [--connections N] [--soak-seconds S] [--cold-starts N]
+  --duration       seconds per measurement of each route (default 5)
+  --rounds         measurements of each route, interleaved; the table shows medians (default 3)
+  --connections    concurrent keep-alive connections (default 50)
+  --soak-seconds   length of the RSS growth run on mixed routes (default 20; the README quotes 60)
+  --cold-starts    spawns measured for the cold start median (default 10)`;
+
+function parseFlags(args: string[]): BenchFlags {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        duration: { type: 'string', default: '5' },
+        rounds: { type: 'string', default: '3' },
+        connections: { type: 'string', default: '50' },
+        'soak-seconds': { type: 'string', default: '20' },
+        'cold-starts': { type: 'string', default: '10' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) throw new UsageError('');
+  const wholeNumber = (flag: string, raw: string, max: number) => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > max)
+      throw new UsageError(`--${flag} must be a whole number from 1 to ${max}, got "${raw}"`);
+    return value;
+  };
+  return {
+    durationSeconds: wholeNumber('duration', values.duration, 600),
+    rounds: wholeNumber('rounds', values.rounds, 20),
+    connections: wholeNumber('connections', values.connections, 1000),
+    soakSeconds: wholeNumber('soak-seconds', values['soak-seconds'], 3600),
+    coldStarts: wholeNumber('cold-starts', values['cold-starts'], 100),
+  };
+}
+
+type Route = {
+  label: string;
+  target: 'app' | 'baseline';
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+};
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const ROUTES: Route[] = [
+  {
+    label: 'raw node:http, same JSON body',
+    target: 'baseline',
+    method: 'GET',
+    path: '/api/weather?city=London',
+  },
+  { label: 'GET /health', target: 'app', method: 'GET', path: '/health' },
+  {
+    label: 'GET /api/weather?city=London (hit)',
+    target: 'app',
+    method: 'GET',
+    path: '/api/weather?city=London',
+  },
+  {
+    label: 'POST /weather city=London (hit)',
+    target: 'app',
+    method: 'POST',
+    path: '/weather',
+    headers: FORM,
+    body: 'city=London',
+  },
+];
+
+type Sample = { rps: number; p50: number; p99: number; failures: number };
+
+async function measure(
+  baseUrl: string,
+  route: Route,
+  connections: number,
+  duration: number,
+): Promise<Sample> {
+  const result = await autocannon({
+    url: `${baseUrl}${route.path}`,
+    connections,
+    duration,
+    method: route.method,
+    headers: route.headers ?? {},
+    ...(route.body ? { body: route.body } : {}),
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failures: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
+const verdict = (met: boolean) => (met ? 'meets target' : 'MISSES target');
+
+function stubbedAppEnv(stub: OpenWeatherStub, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    OPENWEATHER_API_KEY: STUB_API_KEY,
+    OPENWEATHER_BASE_URL: stub.url,
+    ...extra,
+  };
+}
+
+async function expectOk(url: string, init?: RequestInit): Promise<string> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  if (response.status !== 200)
+    throw new Error(`${init?.method ?? 'GET'} ${url} answered ${response.status}: ${text}`);
+  return text;
+}
+
+async function routeTable(stub: OpenWeatherStub, flags: BenchFlags): Promise<void> {
+  const app = await startWeatherApp({ env: stubbedAppEnv(stub) });
+  // Fill the cache, and give the baseline the exact body the app sends.
+  const body = await expectOk(`${app.url}/api/weather?city=London`);
+  await expectOk(`${app.url}/weather`, { method: 'POST', headers: FORM, body: 'city=London' });
+  const baseline = await startNodeServer(join(__dirname, 'raw-node-http-server.js'), {
+    env: { BASELINE_BODY: body },
+  });
+  const servers: Record<Route['target'], NodeProcess> = { app, baseline };
+
+  try {
+    // JIT warm-up for every route before anything is recorded.
+    for (const route of ROUTES) await measure(servers[route.target].url, route, flags.connections, 2);
+
+    const samples = new Map<Route, Sample[]>(ROUTES.map((route) => [route, []]));
+    const rss = new Map<Route, { before: number; after: number }>();
+    // Rounds interleave the routes, so a noisy neighbour on the machine hurts all of them alike.
+    for (let round = 0; round < flags.rounds; round += 1) {
+      for (const route of ROUTES) {
+        const { pid, url } = servers[route.target];
+        const before = residentSetBytes(pid);
+        samples.get(route)!.push(await measure(url, route, flags.connections, flags.durationSeconds));
+        rss.set(route, { before: rss.get(route)?.before ?? before, after: residentSetBytes(pid) });
+      }
+    }
+
+    const rpsOf = (route: Route) => median(samples.get(route)!.map((s) => s.rps));
+    const baselineRps = rpsOf(ROUTES[0]!);
+    const healthRps = rpsOf(ROUTES[1]!);
+    console.log(
+      `\n## Routes: ${flags.connections} connections, ${flags.rounds} x ${flags.durationSeconds} s each, medians\n`,
+    );
+    console.log(
+      '| route | req/s | p50 ms | p99 ms | errors | RSS before MB | RSS after MB | x baseline | x /health |',
+    );
+    console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+    for (const route of ROUTES) {
+      const list = samples.get(route)!;
+      const rps = rpsOf(route);
+      const failures = list.reduce((sum, s) => sum + s.failures, 0);
+      const { before, after } = rss.get(route)!;
+      const vsHealth = route.target === 'app' && route !== ROUTES[1] ? (rps / healthRps).toFixed(2) : '';
+      console.log(
+        `| ${route.label} | ${Math.round(rps)} | ${ms(median(list.map((s) => s.p50)))} | ${ms(median(list.map((s) => s.p99)))} | ${failures} | ${mb(before)} | ${mb(after)} | ${(rps / baselineRps).toFixed(2)} | ${vsHealth} |`,
+      );
+    }
+    const healthRatio = healthRps / baselineRps;
+    console.log(
+      `\nGET /health is ${healthRatio.toFixed(2)}x raw node:http (target >= 0.5x): ${verdict(healthRatio >= 0.5)}`,
+    );
+    for (const route of ROUTES.slice(2)) {
+      const ratio = rpsOf(route) / healthRps;
+      const p99 = median(samples.get(route)!.map((s) => s.p99));
+      console.log(
+        `${route.label}: ${ratio.toFixed(2)}x /health (target >= 0.8x): ${verdict(ratio >= 0.8)}; ` +
+          `p99 ${ms(p99)} ms (target < 10 ms): ${verdict(p99 < 10)}`,
+      );
+    }
+  } finally {
+    await Promise.all([app.stop(), baseline.stop()]);
+  }
+}
+
+async function coldStart(stub: OpenWeatherStub, flags: BenchFlags): Promise<void> {
+  const times: number[] = [];
+  for (let run = 0; run < flags.coldStarts; run += 1) {
+    const app = await startWeatherApp({ env: stubbedAppEnv(stub) });
+    times.push(app.startupMs);
+    await app.stop();
+  }
+  console.log(
+    `\n## Cold start: spawn to first 200 from /health, ${flags.coldStarts} runs\n\n` +
+      `median ${Math.round(median(times))} ms (min ${Math.round(Math.min(...times))}, max ${Math.round(Math.max(...times))})`,
+  );
+}
+
+const ECONOMY_CITIES = [
+  'London',
+  'Paris',
+  'Berlin',
+  'Madrid',
+  'Rome',
+  'Vienna',
+  'Prague',
+  'Warsaw',
+  'Lisbon',
+  'Dublin',
+  'Oslo',
+  'Stockholm',
+  'Helsinki',
+  'Copenhagen',
+  'Amsterdam',
+  'Brussels',
+  'Zurich',
+  'Athens',
+  'Budapest',
+  'Tokyo',
+];
+
+async function upstreamEconomy(stub: OpenWeatherStub): Promise<void> {
+  const app = await startWeatherApp({ env: stubbedAppEnv(stub, { WEATHER_CACHE_TTL_SECONDS: '60' }) });
+  // OpenWeather takes tens of milliseconds; a slow upstream is what makes concurrent misses pile up.
+  stub.behaviour = { kind: 'slow', delayMs: 100 };
+  const callsBefore = stub.received.length;
+  try {
+    const statuses = await Promise.all(
+      Array.from({ length: 500 }, async (_, i) => {
+        const city = encodeURIComponent(ECONOMY_CITIES[i % ECONOMY_CITIES.length]!);
+        const response = await fetch(`${app.url}/api/weather?city=${city}`);
+        await response.arrayBuffer();
+        return response.status;
+      }),
+    );
+    const calls = stub.received.length - callsBefore;
+    const ok = statuses.filter((status) => status === 200).length;
+    console.log(
+      `\n## Upstream economy: 500 concurrent requests, ${ECONOMY_CITIES.length} cities, 60 s TTL, 100 ms upstream\n\n` +
+        `${calls} upstream calls (target exactly ${ECONOMY_CITIES.length}): ${verdict(calls === ECONOMY_CITIES.length)}; ${ok}/500 answered 200`,
+    );
+  } finally {
+    stub.behaviour = { kind: 'ok' };
+    await app.stop();
+  }
+}
+
+async function rssGrowth(stub: OpenWeatherStub, flags: BenchFlags): Promise<void> {
+  const app = await startWeatherApp({ env: stubbedAppEnv(stub, { WEATHER_CACHE_TTL_SECONDS: '5' }) });
+  // Mixed traffic, with a short TTL so that misses, upstream calls and cache refreshes happen throughout.
+  const requests = [
+    { method: 'GET', path: '/health' },
+    { method: 'GET', path: '/api/weather?city=London' },
+    { method: 'POST', path: '/weather', headers: FORM, body: 'city=Paris' },
+    { method: 'GET', path: '/api/weather?city=Tokyo&units=metric' },
+    { method: 'GET', path: '/' },
+  ];
+  const run = (duration: number) =>
+    autocannon({ url: app.url, connections: flags.connections, duration, requests });
+  try {
+    await run(3);
+    const before = residentSetBytes(app.pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, residentSetBytes(app.pid))), 1000);
+    const result = await run(flags.soakSeconds);
+    clearInterval(sampler);
+    const after = residentSetBytes(app.pid);
+    const growth = after - before;
+    console.log(
+      `\n## RSS growth: ${flags.soakSeconds} s of mixed routes at ${flags.connections} connections\n\n` +
+        `RSS ${mb(before)} MB -> ${mb(after)} MB (peak ${mb(peak)} MB): growth ${mb(growth)} MB ` +
+        `(target < 20 MB): ${verdict(growth < 20 * 1024 * 1024)}; ` +
+        `${Math.round(result.requests.average)} req/s, p99 ${ms(result.latency.p99)} ms, ` +
+        `${result.errors + result.timeouts + result.non2xx} errors`,
+    );
+  } finally {
+    await app.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const stub = await new OpenWeatherStub().start();
+  console.log(
+    `weather-app benchmarks on Node ${process.version}; server and load generator are separate processes`,
+  );
+  try {
+    await routeTable(stub, flags);
+    await coldStart(stub, flags);
+    await upstreamEconomy(stub);
+    await rssGrowth(stub, flags);
+  } finally {
+    await stub.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(error.message ? `${error.message}\n${USAGE}` : USAGE);
+    process.exit(error.message ? 2 : 0);
+  }
+  console.error(error);
+  process.exit(1);
+});
