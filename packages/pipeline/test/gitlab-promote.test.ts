@@ -7,25 +7,48 @@ const SHA = '1234567890abcdef1234567890abcdef12345678';
 
 let fake: FakeGitlab;
 let root: FakePipeline;
+let planned: FakePipeline;
 beforeEach(async () => {
   fake = await startFakeGitlab();
+  // As .gitlab-ci.yml builds it: the parent's `apps` trigger runs the planned pipeline, which triggers one per app.
   root = fake.addPipeline({ status: 'success', sha: SHA });
   fake.addJob(root.id, { name: 'plan', stage: 'plan', status: 'success' });
+  planned = fake.addPipeline({ status: 'manual', sha: SHA, source: 'parent_pipeline' });
+  fake.addBridge(root.id, {
+    name: 'apps',
+    stage: 'trigger',
+    status: 'success',
+    downstreamPipelineId: planned.id,
+  });
 });
 afterEach(() => fake.stop());
 
-/** A child pipeline for `app` waiting at its manual production job. */
-function childWaitingForProduction(app: string): FakeJob {
+type DigestSource = 'dotenv artifact' | 'build log' | 'none';
+
+/** An app pipeline waiting at its manual production deploy (next to the manual rollback, which must not be chosen). */
+function appWaitingForProduction(app: string, digestSource: DigestSource = 'dotenv artifact'): FakeJob {
   const child = fake.addPipeline({ status: 'manual', sha: SHA, source: 'parent_pipeline' });
-  fake.addBridge(root.id, { name: app, stage: 'trigger', status: 'success', downstreamPipelineId: child.id });
+  fake.addBridge(planned.id, {
+    name: `${app}-pipeline`,
+    stage: 'apps',
+    status: 'success',
+    downstreamPipelineId: child.id,
+  });
   fake.addJob(child.id, {
-    name: 'build',
+    name: `${app}-build`,
     stage: 'build',
     status: 'success',
-    artifacts: { 'build.env': `IMAGE_REF=registry.example.com/${app}\nIMAGE_DIGEST=${DIGEST}\n` },
+    ...(digestSource === 'dotenv artifact' && {
+      artifacts: { 'slipway-build.env': `IMAGE_DIGEST=registry.example.com/${app}@${DIGEST}\n` },
+    }),
+    log:
+      digestSource === 'build log'
+        ? `pushing\nIMAGE_DIGEST=registry.example.com/${app}@${DIGEST}\nJob succeeded\n`
+        : 'pushing\n',
   });
-  fake.addJob(child.id, { name: 'deploy-staging', stage: 'staging', status: 'success' });
-  return fake.addJob(child.id, { name: 'deploy-production', stage: 'production', status: 'manual' });
+  fake.addJob(child.id, { name: `${app}-deploy-staging`, stage: 'deploy', status: 'success' });
+  fake.addJob(child.id, { name: `${app}-rollback-production`, stage: 'deploy', status: 'manual' });
+  return fake.addJob(child.id, { name: `${app}-deploy-production`, stage: 'deploy', status: 'manual' });
 }
 
 /** A played job is running at its first poll and finished with `outcome` at the next. */
@@ -40,25 +63,27 @@ const promoteArgs = (...extra: string[]) => ['promote', '--interval', '0.01', '-
 
 describe('slipway gitlab promote', () => {
   it('shows the commit and digest, plays the production job with --yes and follows it', async () => {
-    const production = childWaitingForProduction('weather-app');
+    const production = appWaitingForProduction('weather-app');
     runJobsToCompletion('success');
     const result = await runSlipwayGitlab(fake, promoteArgs('--pipeline', String(root.id), '--yes'));
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('about to deploy weather-app to production:');
-    expect(result.stdout).toContain(`job:          deploy-production (#${production.id})`);
+    expect(result.stdout).toContain(`job:          weather-app-deploy-production (#${production.id})`);
     expect(result.stdout).toContain(`commit:       ${SHA} (main)`);
     expect(result.stdout).toMatch(
-      new RegExp(`image digest: ${DIGEST} \\(from build \\(#\\d+\\) build.env\\)`),
+      new RegExp(
+        `image digest: registry.example.com/weather-app@${DIGEST} \\(from weather-app-build \\(#\\d+\\) slipway-build.env\\)`,
+      ),
     );
     expect(fake.requests.filter((r) => r.path.endsWith('/play'))).toHaveLength(1);
-    expect(result.stdout).toContain(`job deploy-production (#${production.id}): running`);
-    expect(result.stdout).toContain(`job deploy-production (#${production.id}): success`);
+    expect(result.stdout).toContain(`job weather-app-deploy-production (#${production.id}): running`);
+    expect(result.stdout).toContain(`job weather-app-deploy-production (#${production.id}): success`);
     expect(result.stdout).toContain('deployed weather-app to production');
   });
 
   it('asks at a terminal and plays only after yes', async () => {
-    childWaitingForProduction('weather-app');
+    appWaitingForProduction('weather-app');
     runJobsToCompletion('success');
     const declined = await runSlipwayGitlab(fake, promoteArgs('--pipeline', String(root.id)), {
       typed: 'n\n',
@@ -76,7 +101,7 @@ describe('slipway gitlab promote', () => {
   });
 
   it('refuses without a terminal and without --yes, before calling GitLab', async () => {
-    childWaitingForProduction('weather-app');
+    appWaitingForProduction('weather-app');
     const result = await runSlipwayGitlab(fake, promoteArgs('--pipeline', String(root.id)));
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain(
@@ -86,7 +111,7 @@ describe('slipway gitlab promote', () => {
   });
 
   it('uses the latest pipeline of the default branch when no pipeline is given', async () => {
-    childWaitingForProduction('weather-app');
+    appWaitingForProduction('weather-app');
     runJobsToCompletion('success');
     const result = await runSlipwayGitlab(fake, promoteArgs('--yes'));
     expect(result.exitCode).toBe(0);
@@ -94,8 +119,8 @@ describe('slipway gitlab promote', () => {
   });
 
   it('needs --app when several apps wait, and picks the named one', async () => {
-    childWaitingForProduction('weather-app');
-    const news = childWaitingForProduction('news-app');
+    appWaitingForProduction('weather-app');
+    const news = appWaitingForProduction('news-app');
     runJobsToCompletion('success');
     const ambiguous = await runSlipwayGitlab(fake, promoteArgs('--pipeline', String(root.id), '--yes'));
     expect(ambiguous.exitCode).toBe(1);
@@ -111,14 +136,25 @@ describe('slipway gitlab promote', () => {
     ]);
   });
 
-  it('says the digest is unknown when the build left no dotenv, and fails when the deploy fails', async () => {
-    childWaitingForProduction('weather-app');
-    runJobsToCompletion('failed');
-    const result = await runSlipwayGitlab(
-      fake,
-      promoteArgs('--pipeline', String(root.id), '--yes', '--dotenv', 'image.env'),
+  it('reads the digest from the build log when the dotenv is no plain artifact', async () => {
+    appWaitingForProduction('weather-app', 'build log');
+    runJobsToCompletion('success');
+    const result = await runSlipwayGitlab(fake, promoteArgs('--pipeline', String(root.id), '--yes'));
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `image digest: registry.example.com/weather-app@${DIGEST} \\(from the log of weather-app-build`,
+      ),
     );
-    expect(result.stdout).toMatch(/image digest: unknown: build \(#\d+\) has no artifact image.env/);
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('says the digest is unknown when nothing records it, and fails when the deploy fails', async () => {
+    appWaitingForProduction('weather-app', 'none');
+    runJobsToCompletion('failed');
+    const result = await runSlipwayGitlab(fake, promoteArgs('--pipeline', String(root.id), '--yes'));
+    expect(result.stdout).toMatch(
+      /image digest: unknown: weather-app-build \(#\d+\) has neither slipway-build.env nor an IMAGE_DIGEST line in its log/,
+    );
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain('production deploy of weather-app did not succeed: failed');
   });
@@ -129,6 +165,15 @@ describe('slipway gitlab promote', () => {
     expect(result.stderr).toContain(
       `no manual production deploy job in pipeline #${root.id} (it has no manual jobs waiting)`,
     );
+  });
+
+  it('does not mistake the manual rollback for the deploy', async () => {
+    const production = appWaitingForProduction('weather-app');
+    production.status = 'success';
+    const result = await runSlipwayGitlab(fake, promoteArgs('--pipeline', String(root.id), '--yes'));
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('(manual jobs: weather-app-rollback-production)');
+    expect(fake.requests.filter((r) => r.path.endsWith('/play'))).toHaveLength(0);
   });
 
   it('names a missing pipeline through the 404 message', async () => {

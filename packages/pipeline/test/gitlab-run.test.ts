@@ -153,7 +153,21 @@ describe('renderPipelineTree', () => {
               { id: 5, name: 'lint', stage: 'lint', status: 'success' },
               { id: 6, name: 'unit-test', stage: 'test', status: 'running' },
             ],
-            bridges: [],
+            bridges: [
+              {
+                job: { id: 7, name: 'nested', stage: 'deploy', status: 'running' },
+                downstream: {
+                  id: 8,
+                  ref: 'main',
+                  sha: 'a',
+                  status: 'manual',
+                  webUrl: 'https://gitlab.example.com/p/-/pipelines/8',
+                  triggeredBy: 'nested',
+                  jobs: [{ id: 9, name: 'deploy-production', stage: 'deploy', status: 'manual' }],
+                  bridges: [],
+                },
+              },
+            ],
           },
         },
       ],
@@ -165,6 +179,9 @@ describe('renderPipelineTree', () => {
       '  pipeline #4 weather-app (main): running  https://gitlab.example.com/p/-/pipelines/4',
       '    lint: ✔ lint success',
       '    test: ▶ unit-test running',
+      '    deploy: ▶ nested running',
+      '    pipeline #8 nested (main): manual  https://gitlab.example.com/p/-/pipelines/8',
+      '      deploy: ⏸ deploy-production manual',
     ]);
   });
 });

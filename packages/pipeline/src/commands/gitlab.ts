@@ -63,7 +63,7 @@ Creates a pipeline for REF and follows it and its child pipelines until they fin
 
 Finds the manual production deploy job (of pipeline ID, or the latest pipeline of REF or the default branch),
 shows the commit and image digest it deploys, asks for confirmation (--yes skips), plays it and follows it.
---dotenv names the build job's dotenv artifact holding IMAGE_DIGEST (default build.env).`,
+--dotenv names the build job's dotenv file holding IMAGE_DIGEST (default slipway-build.env); when it is not\na plain artifact, the digest is read from the build job's log.`,
 } as const;
 
 type Subcommand = keyof typeof USAGE;
@@ -260,7 +260,12 @@ async function promote(ctx: Context, argv: string[]): Promise<number> {
   }
   const tree = await loadPipelineTree(client, project, pipelineId);
   const candidate = chooseProductionJob(tree, flags.app);
-  const digest = await findImageDigest(client, project, candidate.pipeline, flags.dotenv ?? 'build.env');
+  const digest = await findImageDigest(
+    client,
+    project,
+    candidate.pipeline,
+    flags.dotenv ?? 'slipway-build.env',
+  );
   ctx.out.write(
     [
       `about to deploy ${candidate.app} to production:`,

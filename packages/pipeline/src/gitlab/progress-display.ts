@@ -16,21 +16,19 @@ export interface Writable {
   isTTY?: boolean;
 }
 
-export function renderPipelineTree(tree: PipelineTree): string[] {
-  const lines: string[] = [];
-  for (const pipeline of allPipelines(tree)) {
-    const depth = pipeline.triggeredBy ? 1 : 0;
-    const indent = '  '.repeat(depth);
-    lines.push(
-      `${indent}pipeline ${pipelineLabel(pipeline)} (${pipeline.ref}): ${pipeline.status}  ${pipeline.webUrl}`,
-    );
-    const stages = new Map<string, string[]>();
-    for (const job of [...pipeline.jobs, ...pipeline.bridges.map((bridge) => bridge.job)]) {
-      const entries = stages.get(job.stage) ?? [];
-      entries.push(`${STATUS_MARK[job.status] ?? '·'} ${job.name} ${job.status}`);
-      stages.set(job.stage, entries);
-    }
-    for (const [stage, jobs] of stages) lines.push(`${indent}  ${stage}: ${jobs.join(', ')}`);
+/** Each pipeline, then its stages with their jobs; child pipelines indented under their parent. */
+export function renderPipelineTree(tree: PipelineTree, depth = 0): string[] {
+  const indent = '  '.repeat(depth);
+  const lines = [`${indent}pipeline ${pipelineLabel(tree)} (${tree.ref}): ${tree.status}  ${tree.webUrl}`];
+  const stages = new Map<string, string[]>();
+  for (const job of [...tree.jobs, ...tree.bridges.map((bridge) => bridge.job)]) {
+    const entries = stages.get(job.stage) ?? [];
+    entries.push(`${STATUS_MARK[job.status] ?? '·'} ${job.name} ${job.status}`);
+    stages.set(job.stage, entries);
+  }
+  for (const [stage, jobs] of stages) lines.push(`${indent}  ${stage}: ${jobs.join(', ')}`);
+  for (const bridge of tree.bridges) {
+    if (bridge.downstream) lines.push(...renderPipelineTree(bridge.downstream, depth + 1));
   }
   return lines;
 }

@@ -12,20 +12,25 @@ import {
 export interface PromotionCandidate {
   job: JobSummary;
   pipeline: PipelineTree;
-  /** The app, from the trigger job of the child pipeline (or the job name when there is none). */
+  /** The app, from the trigger job of its child pipeline (or the job name when there is none). */
   app: string;
 }
 
-const PRODUCTION_JOB = /production/i;
+// deploy.yml names its jobs `<job-prefix>-deploy-<environment>`; the manual `-rollback-production` must not match.
+const PRODUCTION_DEPLOY_JOB = /(^|-)deploy-production$/;
+
+/** `slipway plan` names each app's trigger job `<app>-pipeline` (see triggerJobName in src/plan). */
+function appOf(pipeline: PipelineTree, job: JobSummary): string {
+  return pipeline.triggeredBy ? pipeline.triggeredBy.replace(/-pipeline$/, '') : job.name;
+}
 
 export function findProductionJobs(tree: PipelineTree, app: string | undefined): PromotionCandidate[] {
   const candidates = allPipelines(tree).flatMap((pipeline) =>
     pipeline.jobs
-      .filter((job) => job.status === 'manual' && PRODUCTION_JOB.test(job.name))
-      .map((job) => ({ job, pipeline, app: pipeline.triggeredBy ?? job.name })),
+      .filter((job) => job.status === 'manual' && PRODUCTION_DEPLOY_JOB.test(job.name))
+      .map((job) => ({ job, pipeline, app: appOf(pipeline, job) })),
   );
-  if (!app) return candidates;
-  return candidates.filter((c) => c.app.includes(app) || c.job.name.includes(app));
+  return app ? candidates.filter((candidate) => candidate.app === app) : candidates;
 }
 
 export function chooseProductionJob(tree: PipelineTree, app: string | undefined): PromotionCandidate {
@@ -57,15 +62,19 @@ export function parseDotenv(text: string): Record<string, string> {
   return values;
 }
 
-/** IMAGE_DIGEST from the build job's dotenv artifact, or the reason it is unknown. */
+/**
+ * IMAGE_DIGEST of the build job: from its dotenv file when that is also a plain artifact, else from its log,
+ * where build.yml prints the line it writes to the dotenv report (GitLab serves dotenv reports to jobs only).
+ */
 export async function findImageDigest(
   client: GitlabClient,
   project: ProjectRef,
   pipeline: PipelineTree,
   dotenvPath: string,
 ): Promise<{ digest?: string; note: string }> {
-  const build = pipeline.jobs.find((job) => /build/i.test(job.name) && job.status === 'success');
+  const build = pipeline.jobs.find((job) => /(^|-)build$/.test(job.name) && job.status === 'success');
   if (!build) return { note: `unknown: no successful build job in pipeline #${pipeline.id}` };
+  const source = `${build.name} (#${build.id})`;
   try {
     const artifact = (await client.JobArtifacts.downloadArchive(project, {
       jobId: build.id,
@@ -73,15 +82,16 @@ export async function findImageDigest(
     })) as unknown;
     const text = typeof artifact === 'string' ? artifact : await (artifact as Blob).text();
     const digest = parseDotenv(text).IMAGE_DIGEST;
-    return digest
-      ? { digest, note: `from ${build.name} (#${build.id}) ${dotenvPath}` }
-      : { note: `unknown: ${dotenvPath} of ${build.name} has no IMAGE_DIGEST` };
+    if (digest) return { digest, note: `from ${source} ${dotenvPath}` };
   } catch (error) {
-    if (error instanceof GitlabApiError && error.status === 404) {
-      return { note: `unknown: ${build.name} (#${build.id}) has no artifact ${dotenvPath}` };
-    }
-    throw error;
+    if (!(error instanceof GitlabApiError && error.status === 404)) throw error;
   }
+  const log = String(await client.Jobs.showLog(project, build.id));
+  // The last one wins: a retried push prints the digest it finally pushed.
+  const digest = [...log.matchAll(/^IMAGE_DIGEST=(\S+)\s*$/gm)].at(-1)?.[1];
+  return digest
+    ? { digest, note: `from the log of ${source}` }
+    : { note: `unknown: ${source} has neither ${dotenvPath} nor an IMAGE_DIGEST line in its log` };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

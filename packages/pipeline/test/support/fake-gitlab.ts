@@ -49,6 +49,7 @@ export interface FakeJob {
   pipelineId: number;
   /** Files in the job's artifacts archive, by path. */
   artifacts?: Record<string, string>;
+  log?: string;
 }
 
 export interface FakeBridge {
@@ -324,7 +325,7 @@ export class FakeGitlab {
       this.onPipelinePoll(pipeline);
       return send(200, this.pipelineJson(pipeline));
     }
-    if ((m = /^(GET|POST) \/jobs\/(\d+)(\/play|\/artifacts\/(.+))?$/.exec(route))) {
+    if ((m = /^(GET|POST) \/jobs\/(\d+)(\/play|\/trace|\/artifacts\/(.+))?$/.exec(route))) {
       const job = this.jobs.find((j) => j.id === Number(m![2]));
       if (!job) return send(404, { message: '404 Not found' });
       if (m[1] === 'POST' && m[3] === '/play') {
@@ -332,6 +333,11 @@ export class FakeGitlab {
         job.status = 'pending';
         this.onPlay(job);
         return send(200, this.jobJson(job));
+      }
+      if (m[1] === 'GET' && m[3] === '/trace') {
+        response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end(job.log ?? '');
+        return;
       }
       if (m[1] === 'GET' && m[4] !== undefined) {
         const file = job.artifacts?.[decodeURIComponent(m[4])];
