@@ -94,6 +94,62 @@ describe('slipway gitlab setup', () => {
     expect(result.stdout).not.toContain('an-old-key-value');
   });
 
+  it('stores plain settings, the notify webhook and ssh credentials the deploy template reads', async () => {
+    writeFileSync(
+      path.join(repo, 'known_hosts'),
+      'deploy.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKnownHostMarker\n',
+    );
+    writeFileSync(
+      path.join(repo, 'id_ed25519'),
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAPrivateKeyMarker\n-----END OPENSSH PRIVATE KEY-----\n',
+    );
+    const webhook = 'https://hooks.example.com/services/T000/B000/webhookSecretMarker';
+    const result = await runSlipwayGitlab(
+      fake,
+      [
+        ...[
+          'setup',
+          '--skip-protected-environments',
+          '--set',
+          'WEATHER_APP_STAGING_URL=https://staging.example.com',
+        ],
+        ...[
+          '--ssh-key-file',
+          path.join(repo, 'id_ed25519'),
+          '--ssh-known-hosts-file',
+          path.join(repo, 'known_hosts'),
+        ],
+      ],
+      { env: { SLIPWAY_NOTIFY_WEBHOOK_URL: webhook } },
+    );
+    expect(result.exitCode).toBe(0);
+    const summary = fake.variables.map((v) => [
+      v.key,
+      v.environment_scope,
+      v.variable_type,
+      v.masked,
+      v.protected,
+    ]);
+    expect(summary).toEqual([
+      ['SLIPWAY_NOTIFY_WEBHOOK_URL', 'production/*', 'env_var', true, true],
+      ['SLIPWAY_NOTIFY_WEBHOOK_URL', 'staging/*', 'env_var', true, true],
+      ['SSH_PRIVATE_KEY', 'production/*', 'file', false, true],
+      ['SSH_PRIVATE_KEY', 'staging/*', 'file', false, true],
+      ['SSH_KNOWN_HOSTS', 'production/*', 'file', false, true],
+      ['SSH_KNOWN_HOSTS', 'staging/*', 'file', false, true],
+      ['WEATHER_APP_STAGING_URL', '*', 'env_var', false, false],
+    ]);
+    expect(result.stdout).toContain('OPENWEATHER_API_KEY is not set in the environment: not stored');
+    for (const secret of ['webhookSecretMarker', 'PrivateKeyMarker', 'KnownHostMarker']) {
+      expect(result.stdout + result.stderr).not.toContain(secret);
+    }
+    const bad = await runSlipwayGitlab(fake, ['setup', '--set', 'not a name=1']);
+    expect(bad).toMatchObject({
+      exitCode: 2,
+      stderr: expect.stringContaining('--set expects KEY=VALUE with a variable name as KEY'),
+    });
+  });
+
   it('refuses a key GitLab could not mask, without printing it', async () => {
     const result = await runSlipwayGitlab(fake, setupArgs(), {
       env: { OPENWEATHER_API_KEY: 'has space in it' },

@@ -44,12 +44,15 @@ const COMMON_OPTIONS = {
 } satisfies ParseArgsConfig['options'];
 
 const USAGE = {
-  setup: `usage: slipway gitlab setup [--project PATH|ID] [--registry-auth-file FILE] [--kubeconfig-file FILE]
-                           [--ssh-key-file FILE] [--skip-protected-environments] [--repo-root DIR]
+  setup: `usage: slipway gitlab setup [--project PATH|ID] [--set KEY=VALUE]... [--registry-auth-file FILE]
+                           [--kubeconfig-file FILE] [--ssh-key-file FILE] [--ssh-known-hosts-file FILE]
+                           [--skip-protected-environments] [--repo-root DIR]
 
 Creates or updates the project's CI/CD variables and protects production/<app> for each app in apps/.
-OPENWEATHER_API_KEY is read from the environment: masked, protected, one variable per scope
-(production/*, staging/*). Files become file variables (REGISTRY_AUTH_FILE, KUBECONFIG, SSH_PRIVATE_KEY).
+OPENWEATHER_API_KEY and SLIPWAY_NOTIFY_WEBHOOK_URL are read from the environment: masked, protected, one
+variable per scope (production/*, staging/*). Files become file variables: REGISTRY_AUTH_FILE (all
+environments), KUBECONFIG, SSH_PRIVATE_KEY, SSH_KNOWN_HOSTS (protected, per deploy scope). --set stores a plain
+setting for all environments, e.g. --set WEATHER_APP_STAGING_URL=https://staging.example.com.
 Values are never printed. Running it again changes nothing.`,
   lint: `usage: slipway gitlab lint [--project PATH|ID] [--ref REF] [--repo-root DIR]
 
@@ -120,6 +123,17 @@ function readSecretFile(flag: string, file: string | undefined, cwd: string): st
   }
 }
 
+function parseSettings(assignments: string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const assignment of assignments) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(assignment);
+    if (!match)
+      throw new CliUsageError(`--set expects KEY=VALUE with a variable name as KEY, got "${assignment}"`);
+    settings[match[1]!] = match[2]!;
+  }
+  return settings;
+}
+
 function listApps(repoRoot: string): string[] {
   const appsDir = path.join(repoRoot, 'apps');
   try {
@@ -136,6 +150,8 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
     'registry-auth-file': { type: 'string' },
     'kubeconfig-file': { type: 'string' },
     'ssh-key-file': { type: 'string' },
+    'ssh-known-hosts-file': { type: 'string' },
+    set: { type: 'string', multiple: true },
     'skip-protected-environments': { type: 'boolean' },
     'repo-root': { type: 'string' },
   });
@@ -143,12 +159,19 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
   const project = resolveProject(flags.project, ctx.io.env);
   const secrets = {
     openweatherApiKey: ctx.io.env.OPENWEATHER_API_KEY || undefined,
+    notifyWebhookUrl: ctx.io.env.SLIPWAY_NOTIFY_WEBHOOK_URL || undefined,
     registryAuth: readSecretFile('registry-auth-file', flags['registry-auth-file'], ctx.io.cwd),
     kubeconfig: readSecretFile('kubeconfig-file', flags['kubeconfig-file'], ctx.io.cwd),
     sshPrivateKey: readSecretFile('ssh-key-file', flags['ssh-key-file'], ctx.io.cwd),
+    sshKnownHosts: readSecretFile('ssh-known-hosts-file', flags['ssh-known-hosts-file'], ctx.io.cwd),
   };
-  ctx.secrets.push(...Object.values(secrets).filter((value): value is string => Boolean(value)));
-  const variables = desiredVariables(secrets);
+  // Multi-line files are masked line by line too: a single line of a key must not leak on its own.
+  const secretValues = Object.values(secrets).filter((value): value is string => Boolean(value));
+  ctx.secrets.push(
+    ...secretValues,
+    ...secretValues.flatMap((value) => value.split('\n')).filter((line) => line.trim().length >= 8),
+  );
+  const variables = desiredVariables({ ...secrets, settings: parseSettings(flags.set ?? []) });
   if (!secrets.openweatherApiKey) {
     ctx.out.write(
       'OPENWEATHER_API_KEY is not set in the environment: not stored (the app falls back to its demo provider)\n',

@@ -16,9 +16,13 @@ export interface DesiredVariable {
 
 export interface SetupSecrets {
   openweatherApiKey?: string;
+  notifyWebhookUrl?: string;
   registryAuth?: string;
   kubeconfig?: string;
   sshPrivateKey?: string;
+  sshKnownHosts?: string;
+  /** Plain settings such as WEATHER_APP_STAGING_URL: visible, all environments. */
+  settings?: Record<string, string>;
 }
 
 export const DEPLOY_SCOPES = ['production/*', 'staging/*'];
@@ -49,6 +53,19 @@ export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
       description: 'OpenWeather API key for the weather-app deployments (set by slipway gitlab setup)',
     });
   }
+  if (secrets.notifyWebhookUrl !== undefined) {
+    const problem = maskableValueProblem(secrets.notifyWebhookUrl);
+    if (problem)
+      throw new CliUsageError(`SLIPWAY_NOTIFY_WEBHOOK_URL cannot be a masked variable: ${problem}`);
+    perDeployScope({
+      key: 'SLIPWAY_NOTIFY_WEBHOOK_URL',
+      value: secrets.notifyWebhookUrl,
+      variableType: 'env_var',
+      protected: true,
+      masked: true,
+      description: 'Slack-compatible webhook the deploy template notifies (input notify-webhook-variable)',
+    });
+  }
   if (secrets.registryAuth !== undefined) {
     variables.push({
       key: 'REGISTRY_AUTH_FILE',
@@ -69,7 +86,7 @@ export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
       variableType: 'file',
       protected: true,
       masked: false,
-      description: 'kubeconfig for the kubernetes deploy driver; kubectl reads KUBECONFIG',
+      description: 'kubeconfig of the kubernetes deploy driver; kubectl reads KUBECONFIG',
     });
   }
   if (secrets.sshPrivateKey !== undefined) {
@@ -79,7 +96,28 @@ export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
       variableType: 'file',
       protected: true,
       masked: false,
-      description: 'private key for the ssh deploy driver',
+      description: 'private key of the compose deploy driver (input ssh-key-variable)',
+    });
+  }
+  if (secrets.sshKnownHosts !== undefined) {
+    perDeployScope({
+      key: 'SSH_KNOWN_HOSTS',
+      value: secrets.sshKnownHosts,
+      variableType: 'file',
+      protected: true,
+      masked: false,
+      description: 'known_hosts lines of the compose deploy target (input ssh-known-hosts-variable)',
+    });
+  }
+  for (const [key, value] of Object.entries(secrets.settings ?? {})) {
+    variables.push({
+      key,
+      value,
+      variableType: 'env_var',
+      protected: false,
+      masked: false,
+      environmentScope: '*',
+      description: 'set by slipway gitlab setup --set',
     });
   }
   return variables;
