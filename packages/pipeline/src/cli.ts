@@ -9,6 +9,10 @@ const commands: Record<string, Command> = {
   plan: { summary: 'plan child pipelines for the apps a change affects', load: () => import('./commands/plan') },
   verify: { summary: 'wait until a deployment is healthy and runs the expected commit', load: () => import('./commands/verify') },
   gitlab: { summary: 'set up, lint, run and promote pipelines on a GitLab instance', load: () => import('./commands/gitlab') },
+  templates: {
+    summary: 'check the CI templates and the pipelines that include them; generate the README inputs tables',
+    load: () => import('./commands/templates'),
+  },
 };
 
 function usage(): string {

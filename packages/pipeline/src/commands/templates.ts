@@ -1,0 +1,173 @@
+// `slipway templates`: checks the CI templates and the pipelines that include them, and keeps the inputs tables of
+// ci-templates/README.md generated from the templates' spec headers.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { CliUsageError } from '../cli-errors';
+import { checkPipelineIncludes, relativeTo } from '../templates/check-pipeline';
+import { checkTemplate } from '../templates/check-template';
+import { renderInputTables } from '../templates/readme-tables';
+import { parseInputArgument } from '../templates/template-inputs';
+import { isTemplateText, readTemplate, type CiTemplate } from '../templates/template-file';
+
+const USAGE = `usage: slipway templates <command> [options]
+
+commands:
+  check [FILE...] [--input NAME=VALUE]...
+      Checks templates (files with a "spec:" header): documented, typed inputs; no global keywords; a hidden
+      .slipway-<template>-base job; jobs named from job-prefix, staged from stage, with rules; interruptible except
+      deploys; pinned images; no literal main/master; no set -x; registry logins through --password-stdin.
+      Checks pipelines (other files): the inputs they pass to ci-templates/*.yml, including options and regex.
+      --input gives inputs to the template FILEs, to check those values too.
+      Without FILEs: every ci-templates/*.yml, .gitlab-ci.yml, apps/*/.gitlab-ci.yml, and the README tables.
+  docs [--check]
+      Rewrites the inputs tables in ci-templates/README.md from the spec headers; --check only reports drift.
+
+options:
+  --root DIR   repository root (default: the nearest directory upwards that has ci-templates/)
+
+exit codes: 0 ok, 1 problems found, 2 usage`;
+
+function findRoot(start: string): string {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'ci-templates'))) return dir;
+    if (path.dirname(dir) === dir) {
+      throw new CliUsageError(`no ci-templates/ directory in ${start} or above it; pass --root`);
+    }
+  }
+}
+
+function loadTemplates(root: string): Map<string, CiTemplate> {
+  const dir = path.join(root, 'ci-templates');
+  const files = readdirSync(dir)
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort();
+  return new Map(files.map((file) => [file, readTemplate(path.join(dir, file))]));
+}
+
+function defaultPipelines(root: string): string[] {
+  const apps = path.join(root, 'apps');
+  const appPipelines = existsSync(apps)
+    ? readdirSync(apps)
+        .sort()
+        .map((app) => path.join(apps, app, '.gitlab-ci.yml'))
+    : [];
+  return [path.join(root, '.gitlab-ci.yml'), ...appPipelines].filter((file) => existsSync(file));
+}
+
+function parseCommandArgs(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        input: { type: 'string', multiple: true },
+        check: { type: 'boolean' },
+        root: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new CliUsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+}
+
+function report(problems: string[], summary: string): number {
+  for (const problem of problems) process.stderr.write(`${problem}\n`);
+  if (problems.length > 0) {
+    process.stderr.write(`templates: ${problems.length} problem(s)\n`);
+    return 1;
+  }
+  process.stdout.write(`templates: ok: ${summary}\n`);
+  return 0;
+}
+
+function readmeProblems(root: string, templates: Map<string, CiTemplate>): string[] {
+  const readmePath = path.join(root, 'ci-templates', 'README.md');
+  if (!existsSync(readmePath)) return ['ci-templates/README.md is missing'];
+  const rendered = renderInputTables(readFileSync(readmePath, 'utf8'), templates);
+  return [
+    ...rendered.problems.map((problem) => `ci-templates/README.md: ${problem}`),
+    ...rendered.changed.map(
+      (file) =>
+        `ci-templates/README.md: the inputs table of ${file} is out of date; run "slipway templates docs"`,
+    ),
+  ];
+}
+
+export function checkFiles(root: string, files: string[], inputArguments: string[]): string[] {
+  const templates = loadTemplates(root);
+  const problems: string[] = [];
+  const givenFiles = files.length > 0;
+  const targets = givenFiles
+    ? files.map((file) => path.resolve(file))
+    : [
+        ...[...templates.keys()].map((file) => path.join(root, 'ci-templates', file)),
+        ...defaultPipelines(root),
+      ];
+  for (const file of targets) {
+    if (!existsSync(file)) throw new CliUsageError(`${file}: no such file`);
+    const name = relativeTo(root, file);
+    if (isTemplateText(readFileSync(file, 'utf8'), file)) {
+      const template = readTemplate(file);
+      const provided =
+        inputArguments.length > 0
+          ? Object.fromEntries(inputArguments.map((argument) => parseInputArgument(template, argument)))
+          : undefined;
+      problems.push(...checkTemplate(template, provided).map((problem) => `${name}: ${problem}`));
+    } else {
+      problems.push(...checkPipelineIncludes(file, templates).map((problem) => `${name}: ${problem}`));
+    }
+  }
+  if (!givenFiles) problems.push(...readmeProblems(root, templates));
+  return problems;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  const { values, positionals } = parseCommandArgs(rest);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const root = values.root ? path.resolve(values.root) : findRoot(process.cwd());
+  if (!existsSync(path.join(root, 'ci-templates')))
+    throw new CliUsageError(`${root} has no ci-templates/ directory`);
+
+  if (command === 'check') {
+    if (values.check) throw new CliUsageError('--check belongs to "templates docs"');
+    for (const argument of values.input ?? []) {
+      if (argument.indexOf('=') <= 0) throw new CliUsageError(`--input "${argument}" must be NAME=VALUE`);
+    }
+    if ((values.input ?? []).length > 0 && positionals.length === 0) {
+      throw new CliUsageError('--input needs the template FILE(s) it applies to');
+    }
+    const problems = checkFiles(root, positionals, values.input ?? []);
+    const summary =
+      positionals.length > 0 ? positionals.join(', ') : 'templates, pipelines and README tables';
+    return report(problems, summary);
+  }
+  if (command === 'docs') {
+    if (positionals.length > 0 || values.input)
+      throw new CliUsageError(`"templates docs" takes no files or inputs`);
+    const templates = loadTemplates(root);
+    const readmePath = path.join(root, 'ci-templates', 'README.md');
+    if (!existsSync(readmePath)) throw new CliUsageError(`${readmePath} is missing`);
+    const rendered = renderInputTables(readFileSync(readmePath, 'utf8'), templates);
+    if (values.check) return report(readmeProblems(root, templates), 'the README tables match the templates');
+    if (rendered.problems.length > 0) return report(rendered.problems, '');
+    if (rendered.changed.length > 0) writeFileSync(readmePath, rendered.text);
+    process.stdout.write(
+      rendered.changed.length > 0
+        ? `templates docs: rewrote the tables of ${rendered.changed.join(', ')}\n`
+        : 'templates docs: the README tables are up to date\n',
+    );
+    return 0;
+  }
+  throw new CliUsageError(`unknown templates command "${command}"\n\n${USAGE}`);
+}
