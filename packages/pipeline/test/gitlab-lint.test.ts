@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { formatLintMessage, templateLintWrapper } from '../src/gitlab/ci-lint';
+import { collectLintTargets, formatLintMessage, templateLintWrapper } from '../src/gitlab/ci-lint';
 import { startFakeGitlab, type FakeGitlab } from './support/fake-gitlab';
 import { runSlipwayGitlab } from './support/fake-gitlab-cli';
 
@@ -19,6 +20,10 @@ const BUILD_TEMPLATE = `spec:
       options: [script, ssh]
     retries:
       type: number
+    image-path:
+      regex: ^apps/[a-z-]+$
+    endpoint:
+      regex: ^https?://
 ---
 slipway-build:
   stage: $[[ inputs.stage ]]
@@ -48,9 +53,49 @@ describe('templateLintWrapper', () => {
     expect(parse(templateLintWrapper('ci-templates/build.yml', BUILD_TEMPLATE))).toEqual({
       stages: ['build', 'test', 'deploy', 'package'],
       include: [
-        { local: 'ci-templates/build.yml', inputs: { app: 'weather-app', driver: 'script', retries: 1 } },
+        {
+          local: 'ci-templates/build.yml',
+          // Samples satisfy each input's regex: a path for image-path, a URL for endpoint.
+          inputs: {
+            app: 'weather-app',
+            driver: 'script',
+            retries: 1,
+            'image-path': 'apps/weather-app',
+            endpoint: 'https://example.com',
+          },
+        },
       ],
     });
+  });
+});
+
+describe('template lint wrappers under gitlab-ci-local', () => {
+  const repoRoot = path.resolve(__dirname, '../../..');
+  const gitlabCiLocal = path.join(repoRoot, 'node_modules', '.bin', 'gitlab-ci-local');
+  const templates = collectLintTargets(repoRoot).filter((t) => t.file.startsWith('ci-templates/'));
+
+  // GitLab.com is out of reach here; gitlab-ci-local applies the same spec:inputs checks (types, options, regex).
+  it.each(templates.map((t) => [t.file, t.content]))('%s wrapper is a valid pipeline', (_file, wrapper) => {
+    const clone = mkdtempSync(path.join(tmpdir(), 'slipway-wrapper-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', args, { cwd: clone, stdio: 'ignore' });
+      git('init', '-q', '-b', 'main');
+      git('remote', 'add', 'origin', 'https://gitlab.example.com/demo/slipway.git');
+      cpSync(path.join(repoRoot, 'ci-templates'), path.join(clone, 'ci-templates'), { recursive: true });
+      writeFileSync(path.join(clone, '.gitlab-ci.yml'), wrapper);
+      git('add', '-A');
+      git('-c', 'user.email=ci@example.com', '-c', 'user.name=ci', 'commit', '-q', '-m', 'wrapper');
+      const result = spawnSync(gitlabCiLocal, ['--list'], { cwd: clone, encoding: 'utf8' });
+      expect({
+        status: result.status,
+        invalid: /invalid|error/i.test(result.stdout + result.stderr) ? result.stdout + result.stderr : '',
+      }).toEqual({
+        status: 0,
+        invalid: '',
+      });
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
   });
 });
 

@@ -16,10 +16,21 @@ interface TemplateInput {
   default?: unknown;
   type?: 'string' | 'number' | 'boolean' | 'array';
   options?: unknown[];
+  regex?: string;
 }
 
 // GitLab's default stages (.pre and .post are implicit); a wrapper declares them plus any stage a template asks for.
 const DEFAULT_STAGES = ['build', 'test', 'deploy'];
+
+// Values a consumer of the Slipway templates would pass; the first that satisfies an input's regex is used.
+const SAMPLE_STRINGS: Record<string, string> = {
+  'app-name': 'weather-app',
+  'job-prefix': 'weather-app',
+  'app-path': 'apps/weather-app',
+  environment: 'staging',
+  url: 'https://weather-staging.example.com',
+};
+const FALLBACK_STRINGS = ['weather-app', 'apps/weather-app', 'https://example.com', 'staging', 'sample'];
 
 function sampleValue(name: string, input: TemplateInput): unknown {
   if (input.options?.length) return input.options[0];
@@ -30,8 +41,15 @@ function sampleValue(name: string, input: TemplateInput): unknown {
       return 1;
     case 'array':
       return [];
-    default:
-      return name === 'app' || name.endsWith('-app') ? 'weather-app' : `sample-${name}`;
+    default: {
+      const candidates = [SAMPLE_STRINGS[name], ...FALLBACK_STRINGS].filter(
+        (c): c is string => c !== undefined,
+      );
+      if (!input.regex) return candidates[0];
+      // GitLab checks inputs with RE2; for these simple patterns JavaScript agrees.
+      const pattern = new RegExp(input.regex);
+      return candidates.find((candidate) => pattern.test(candidate)) ?? candidates[0];
+    }
   }
 }
 
