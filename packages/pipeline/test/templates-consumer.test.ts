@@ -1,0 +1,266 @@
+// A consumer repository somewhere else: it includes the templates with `include: remote` from a loopback HTTP server
+// that serves ci-templates/, for two apps at once, with its own inputs. gitlab-ci-local expands it; the expanded
+// pipeline must have the jobs, stages, rules and needs the README promises, for a branch, a develop and a tag pipeline.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { readTemplate } from '../src/templates/template-file';
+import { removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
+import { createGitRepo, parseListJson, runGitlabCiLocal, type ListedJob } from './support/gitlab-ci-local';
+
+const TEMPLATES_DIR = path.join(REPOSITORY_ROOT, 'ci-templates');
+
+/** Serves ci-templates/*.yml read-only, as a GitLab raw-file URL would; anything else is 404. */
+async function serveTemplates(): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+  const requests: string[] = [];
+  const server = http.createServer((request, response) => {
+    const name = /^\/templates\/([a-z]+\.yml)$/.exec(request.url ?? '')?.[1];
+    requests.push(request.url ?? '');
+    if (!name) {
+      response.writeHead(404).end();
+      return;
+    }
+    try {
+      const body = readFileSync(path.join(TEMPLATES_DIR, name));
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/templates`,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function consumerPipeline(base: string): string {
+  const api = { 'job-prefix': 'api', 'app-name': 'api', 'app-path': 'services/api' };
+  const web = { 'job-prefix': 'web', 'app-name': 'web', 'app-path': 'services/web' };
+  const remote = (file: string, inputs: Record<string, unknown>) => ({ remote: `${base}/${file}`, inputs });
+  return stringify({
+    stages: ['lint', 'test', 'build', 'scan', 'staging', 'production'],
+    include: [
+      remote('lint.yml', api),
+      remote('test.yml', {
+        ...api,
+        'integration-enabled': true,
+        'integration-services': [
+          { name: 'postgres:16.10', alias: 'postgres', variables: { POSTGRES_PASSWORD: 'ci' } },
+        ],
+      }),
+      remote('build.yml', { ...api, builder: 'docker' }),
+      remote('release.yml', { 'job-prefix': 'api', 'app-name': 'api' }),
+      remote('trivy.yml', { 'job-prefix': 'api', severity: 'CRITICAL' }),
+      remote('deploy.yml', {
+        'job-prefix': 'api',
+        'app-name': 'api',
+        stage: 'staging',
+        environment: 'staging',
+        'deployment-tier': 'staging',
+        url: 'https://api-staging.example.com',
+        'smoke-path': '/api/ping',
+      }),
+      remote('deploy.yml', {
+        'job-prefix': 'api',
+        'app-name': 'api',
+        stage: 'production',
+        environment: 'production',
+        'deployment-tier': 'production',
+        url: 'https://api.example.com',
+        'deploy-if': '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_TAG',
+        when: 'manual',
+        'promote-from': 'staging',
+      }),
+      // A second app in the same pipeline, GitFlow style: develop deploys its staging.
+      remote('lint.yml', web),
+      remote('test.yml', web),
+      remote('build.yml', web),
+      remote('deploy.yml', {
+        'job-prefix': 'web',
+        'app-name': 'web',
+        stage: 'staging',
+        environment: 'staging',
+        'deployment-tier': 'staging',
+        url: 'https://web-staging.example.com',
+        'deploy-if': '$CI_COMMIT_BRANCH == "develop"',
+        driver: 'script',
+        'deploy-command': './deploy.sh "$IMAGE_DIGEST"',
+        'rollback-job': false,
+      }),
+    ],
+  });
+}
+
+describe('a consumer that includes the templates with include: remote', () => {
+  let server: Awaited<ReturnType<typeof serveTemplates>>;
+  let repo: string;
+
+  beforeAll(async () => {
+    server = await serveTemplates();
+    repo = createGitRepo({ '.gitlab-ci.yml': consumerPipeline(server.url) });
+  });
+  afterAll(async () => {
+    removeDir(repo);
+    await server.close();
+  });
+
+  async function listJobs(variables: Record<string, string> = {}, extraArgs: string[] = []) {
+    const result = await runGitlabCiLocal({ cwd: repo, args: ['--list-json', ...extraArgs], variables });
+    expect(result.stderr).toContain('json schema validated');
+    expect(result.code).toBe(0);
+    return new Map(parseListJson(result).map((job) => [job.name, job]));
+  }
+
+  const needsOf = (job: ListedJob | undefined) => (job?.needs ?? []).map((need) => need.job);
+
+  it('expands into both apps’ jobs, in the right stages, on the default branch', async () => {
+    const jobs = await listJobs();
+    expect(server.requests).toEqual(
+      expect.arrayContaining(['/templates/deploy.yml', '/templates/build.yml']),
+    );
+    const summary = Object.fromEntries(
+      [...jobs.values()].map((job) => [job.name, `${job.stage}/${job.when}`]),
+    );
+    expect(summary).toEqual({
+      'api-lint': 'lint/on_success',
+      'api-test': 'test/on_success',
+      'api-integration-test': 'test/on_success',
+      'api-build': 'build/on_success',
+      'api-release': 'build/never',
+      'api-trivy': 'scan/on_success',
+      'api-deploy-staging': 'staging/on_success',
+      'api-rollback-staging': 'staging/manual',
+      'api-deploy-production': 'production/manual',
+      'api-rollback-production': 'production/manual',
+      'web-lint': 'lint/on_success',
+      'web-test': 'test/on_success',
+      'web-integration-test': 'test/never',
+      'web-build': 'build/on_success',
+      'web-deploy-staging': 'staging/never',
+      'web-rollback-staging': 'staging/never',
+    });
+  }, 120_000);
+
+  it('orders the deploys with needs, and production waits for staging', async () => {
+    const jobs = await listJobs();
+    expect(needsOf(jobs.get('api-lint'))).toEqual([]);
+    expect(needsOf(jobs.get('api-trivy'))).toEqual(['api-build', 'api-release']);
+    expect(jobs.get('api-deploy-production')?.needs).toEqual(
+      expect.arrayContaining([
+        { job: 'api-build', artifacts: true, optional: true },
+        { job: 'api-trivy', artifacts: false, optional: true },
+        { job: 'api-test', artifacts: false, optional: true },
+        { job: 'api-deploy-staging', artifacts: false, optional: true },
+      ]),
+    );
+    expect(needsOf(jobs.get('api-rollback-production'))).toEqual(['api-deploy-production']);
+    // The production gate blocks the pipeline; the rollbacks never do.
+    expect(jobs.get('api-deploy-production')?.allow_failure).toBe(false);
+    expect(jobs.get('api-rollback-staging')?.allow_failure).toBe(true);
+  }, 120_000);
+
+  it('keeps the kill switches and the delivery switch in the rules', async () => {
+    const jobs = await listJobs();
+    expect(jobs.get('web-integration-test')?.rules?.[0]).toEqual({ if: '"false" != "true"', when: 'never' });
+    expect(jobs.get('api-deploy-production')?.rules).toEqual([
+      { if: '$SLIPWAY_DELIVERY_DISABLED == "true"', when: 'never' },
+      { if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_TAG', when: 'manual' },
+    ]);
+    const checksOnly = await listJobs({ SLIPWAY_DELIVERY_DISABLED: 'true' });
+    const running = [...checksOnly.values()].filter((job) => job.when !== 'never').map((job) => job.name);
+    expect(running.sort()).toEqual(['api-integration-test', 'api-lint', 'api-test', 'web-lint', 'web-test']);
+  }, 120_000);
+
+  it('deploys web to staging from develop (GitFlow) and api nowhere', async () => {
+    const jobs = await listJobs({ CI_COMMIT_BRANCH: 'develop', CI_COMMIT_REF_NAME: 'develop' });
+    expect(jobs.get('web-deploy-staging')?.when).toBe('on_success');
+    expect(jobs.get('web-rollback-staging')?.when).toBe('never');
+    expect(jobs.get('api-deploy-staging')?.when).toBe('never');
+    expect(jobs.get('api-deploy-production')?.when).toBe('never');
+  }, 120_000);
+
+  it('releases instead of building on a semver tag, and offers production', async () => {
+    const jobs = await listJobs({ CI_COMMIT_TAG: 'v1.4.0', CI_COMMIT_REF_NAME: 'v1.4.0' }, [
+      '--unset-variable',
+      'CI_COMMIT_BRANCH',
+    ]);
+    expect(jobs.get('api-build')?.when).toBe('never');
+    expect(jobs.get('api-release')?.when).toBe('on_success');
+    expect(jobs.get('api-trivy')?.when).toBe('on_success');
+    expect(jobs.get('api-deploy-staging')?.when).toBe('never');
+    expect(jobs.get('api-deploy-production')?.when).toBe('manual');
+    const notSemver = await listJobs({ CI_COMMIT_TAG: 'nightly', CI_COMMIT_REF_NAME: 'nightly' }, [
+      '--unset-variable',
+      'CI_COMMIT_BRANCH',
+    ]);
+    expect(notSemver.get('api-release')?.when).toBe('never');
+  }, 120_000);
+
+  it('expands the deploy job with its environment, resource group and the shared verifier', async () => {
+    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'] });
+    expect(result.code).toBe(0);
+    const expanded = parse(result.stdout) as Record<string, Record<string, unknown>>;
+    // --preview leaves hidden jobs out; the verifier comes from the template itself.
+    const verifyJob = readTemplate(path.join(TEMPLATES_DIR, 'deploy.yml')).body['.slipway-deploy-verify'];
+    const verifier = (verifyJob as { script: string[] }).script[0];
+    expect(verifier).toContain('SLIPWAY_VERIFY_URL');
+
+    const staging = expanded['api-deploy-staging']!;
+    expect(staging).toMatchObject({
+      stage: 'staging',
+      interruptible: false,
+      resource_group: 'staging/api',
+      environment: {
+        name: 'staging/api',
+        url: 'https://api-staging.example.com',
+        deployment_tier: 'staging',
+      },
+      variables: expect.objectContaining({
+        SLIPWAY_VERIFY_URL: 'https://api-staging.example.com',
+        SLIPWAY_SMOKE_PATH: '/api/ping',
+        SLIPWAY_EXPECT_COMMIT: '$CI_COMMIT_SHA',
+      }),
+    });
+    const script = staging.script as string[];
+    expect(script).toHaveLength(4);
+    expect(script[1]).toBe('slipway_deploy');
+    expect(script[2]).toBe(verifier);
+    expect(expanded['web-deploy-staging']?.resource_group).toBe('staging/web');
+
+    // Each app keeps its own values although both include the same templates.
+    expect(expanded['api-build']).toMatchObject({
+      image: { name: '$SLIPWAY_DOCKER_IMAGE' },
+      services: [expect.objectContaining({ name: '$SLIPWAY_DIND_IMAGE', alias: 'docker' })],
+      variables: expect.objectContaining({ SLIPWAY_IMAGE: '$CI_REGISTRY_IMAGE/api' }),
+    });
+    expect(expanded['web-build']).toMatchObject({
+      image: { name: '$SLIPWAY_BUILDAH_IMAGE' },
+      variables: expect.objectContaining({ SLIPWAY_IMAGE: '$CI_REGISTRY_IMAGE/web' }),
+    });
+    expect(expanded['api-integration-test']?.services).toEqual([
+      expect.objectContaining({
+        name: 'postgres:16.10',
+        alias: 'postgres',
+        variables: { POSTGRES_PASSWORD: 'ci' },
+      }),
+    ]);
+    expect(expanded['api-test']).toMatchObject({
+      coverage: '/Lines\\s*:\\s*(\\d+(?:\\.\\d+)?)%/',
+      artifacts: {
+        reports: {
+          junit: 'services/api/reports/junit.xml',
+          coverage_report: {
+            coverage_format: 'cobertura',
+            path: 'services/api/coverage/cobertura-coverage.xml',
+          },
+        },
+      },
+    });
+    expect(expanded['api-trivy']?.variables).toMatchObject({ SLIPWAY_SEVERITY: 'CRITICAL' });
+  }, 120_000);
+});
