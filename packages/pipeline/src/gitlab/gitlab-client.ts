@@ -72,12 +72,12 @@ async function describeFailure(method: string, url: URL, response: Response): Pr
   }
   detail = detail.replace(/\s+/g, ' ').slice(0, 200);
   const advice = HTTP_ADVICE[response.status];
-  const parts = [
-    `GitLab API ${method} ${url.pathname} failed: HTTP ${response.status}`,
-    advice,
-    detail && `(${detail})`,
-  ];
-  return new GitlabApiError(parts.filter(Boolean).join(' — ').replace(' — (', ' ('), response.status);
+  return new GitlabApiError(
+    `GitLab API ${method} ${url.pathname} failed: HTTP ${response.status}` +
+      (advice ? ` — ${advice}` : '') +
+      (detail ? ` (${detail})` : ''),
+    response.status,
+  );
 }
 
 function describeNetworkError(error: unknown, url: URL): GitlabApiError {
