@@ -2,22 +2,35 @@
 // The `slipway` CLI. Each command lives in src/commands/<name>.ts and exports `run(argv): Promise<number>`,
 // the process exit code, so commands stay testable without spawning a process.
 import { CliUsageError } from './cli-errors';
+import * as gitlab from './commands/gitlab';
+import * as plan from './commands/plan';
+import * as templates from './commands/templates';
+import * as verify from './commands/verify';
 
-type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+type Command = { summary: string; run(argv: string[]): Promise<number> };
 
+// Static imports: under `module: nodenext` a CommonJS build keeps `import()` as a real ESM import,
+// which Node cannot resolve without file extensions.
 const commands: Record<string, Command> = {
-  plan: { summary: 'plan child pipelines for the apps a change affects', load: () => import('./commands/plan') },
-  verify: { summary: 'wait until a deployment is healthy and runs the expected commit', load: () => import('./commands/verify') },
-  gitlab: { summary: 'set up, lint, run and promote pipelines on a GitLab instance', load: () => import('./commands/gitlab') },
+  plan: { summary: 'plan child pipelines for the apps a change affects', run: plan.run },
+  verify: { summary: 'wait until a deployment is healthy and runs the expected commit', run: verify.run },
+  gitlab: { summary: 'set up, lint, run and promote pipelines on a GitLab instance', run: gitlab.run },
   templates: {
     summary: 'check the CI templates and the pipelines that include them; generate the README inputs tables',
-    load: () => import('./commands/templates'),
+    run: templates.run,
   },
 };
 
 function usage(): string {
-  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  return ['usage: slipway <command> [options]', '', 'commands:', ...rows, '', 'slipway <command> --help shows its options.'].join('\n');
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return [
+    'usage: slipway <command> [options]',
+    '',
+    'commands:',
+    ...rows,
+    '',
+    'slipway <command> --help shows its options.',
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -32,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await (await command.load()).run(rest);
+    return await command.run(rest);
   } catch (error) {
     if (error instanceof CliUsageError) {
       process.stderr.write(`slipway ${name}: ${error.message}\n`);
