@@ -1,0 +1,228 @@
+// deploy.yml's kubernetes and compose drivers, run by gitlab-ci-local's shell executor. There is no cluster and no
+// ssh host here, so kubectl, ssh and docker are small stand-ins on PATH that keep their state in files: they let the
+// test see exactly which commands the template runs, and what it rolls back to.
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
+import { createGitRepo, GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+
+const digest = (n: number) => `registry.example.com/shop/api@sha256:${String(n).repeat(64).slice(0, 64)}`;
+
+// kubectl: the Deployment's image lives in $FAKE_STATE/image, its history in $FAKE_STATE/history; the rollout of
+// the image named in $FAKE_STATE/failing-image never becomes ready.
+const FAKE_KUBECTL = `#!/bin/sh
+echo "kubectl $*" >>"$FAKE_STATE/calls"
+while [ "$#" -gt 0 ]; do
+  case "$1" in --context|--namespace) shift 2 ;; *) break ;; esac
+done
+case "$1 $2" in
+  "get deployment/api") cat "$FAKE_STATE/image" 2>/dev/null ;;
+  "set image")
+    [ -f "$FAKE_STATE/image" ] && cat "$FAKE_STATE/image" >>"$FAKE_STATE/history"
+    printf '%s' "\${4#api=}" >"$FAKE_STATE/image" ;;
+  "annotate deployment/api") ;;
+  "rollout status")
+    if [ "$(cat "$FAKE_STATE/image")" = "$(cat "$FAKE_STATE/failing-image" 2>/dev/null)" ]; then
+      echo "deployment api exceeded its progress deadline" >&2
+      exit 1
+    fi ;;
+  "rollout undo") tail -n 1 "$FAKE_STATE/history" | tr -d '\\n' >"$FAKE_STATE/image" ;;
+  *) echo "fake kubectl: unexpected $*" >&2; exit 2 ;;
+esac
+`;
+
+// ssh: runs the remote command here, as if the host were this machine.
+const FAKE_SSH = `#!/bin/sh
+echo "ssh $*" >>"$FAKE_STATE/calls"
+while [ "$#" -gt 0 ]; do
+  case "$1" in -i|-o) shift 2 ;; *) break ;; esac
+done
+shift
+exec sh -c "$*"
+`;
+
+// docker: "compose up" fails for the image named in $FAKE_STATE/failing-image.
+const FAKE_DOCKER = `#!/bin/sh
+echo "docker $*" >>"$FAKE_STATE/calls"
+if [ -f "$FAKE_STATE/failing-image" ] && grep -qF "$(cat "$FAKE_STATE/failing-image")" slipway.env; then
+  echo "container api is unhealthy" >&2
+  exit 1
+fi
+`;
+
+function deployPipeline(inputs: Record<string, unknown>): string {
+  return stringify({
+    stages: ['production'],
+    include: [
+      {
+        local: 'ci-templates/deploy.yml',
+        inputs: {
+          stage: 'production',
+          'job-prefix': 'api',
+          'app-name': 'api',
+          environment: 'production',
+          'deployment-tier': 'production',
+          url: 'https://api.example.com',
+          verify: false,
+          ...inputs,
+        },
+      },
+    ],
+  });
+}
+
+describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
+  let repo: string | undefined;
+  let state: string;
+  let bin: string;
+
+  beforeEach(() => {
+    state = makeTempDir('driver-state');
+    bin = makeTempDir('driver-bin');
+    for (const [name, script] of Object.entries({
+      kubectl: FAKE_KUBECTL,
+      ssh: FAKE_SSH,
+      docker: FAKE_DOCKER,
+    })) {
+      writeFileSync(path.join(bin, name), script);
+      chmodSync(path.join(bin, name), 0o755);
+    }
+  });
+  afterEach(() => {
+    removeDir(repo);
+    removeDir(state);
+    removeDir(bin);
+  });
+
+  async function deploy(
+    inputs: Record<string, unknown>,
+    imageDigest: string,
+    variables: Record<string, string> = {},
+  ) {
+    removeDir(repo);
+    repo = createGitRepo({
+      '.gitlab-ci.yml': deployPipeline(inputs),
+      'ci-templates/deploy.yml': readFileSync(
+        path.join(REPOSITORY_ROOT, 'ci-templates', 'deploy.yml'),
+        'utf8',
+      ),
+    });
+    writeFileSync(path.join(state, 'calls'), '');
+    const result = await runGitlabCiLocal({
+      cwd: repo,
+      args: ['--force-shell-executor', 'api-deploy-production'],
+      variables: { IMAGE_DIGEST: imageDigest, ...variables },
+      env: {
+        FAKE_STATE: state,
+        PATH: [bin, path.dirname(GITLAB_CI_LOCAL), process.env.PATH].join(path.delimiter),
+      },
+    });
+    const calls = readFileSync(path.join(state, 'calls'), 'utf8').trim().split('\n').filter(Boolean);
+    return { ...result, output: result.stdout + result.stderr, calls };
+  }
+
+  const kubernetes = {
+    driver: 'kubernetes',
+    'kube-context': 'shop/agents:production',
+    'kube-namespace': 'shop',
+  };
+  const image = () => readFileSync(path.join(state, 'image'), 'utf8');
+
+  it('kubernetes: sets the image by digest and waits for the rollout', async () => {
+    writeFileSync(path.join(state, 'image'), digest(1));
+    const result = await deploy(kubernetes, digest(2));
+    expect(result.code).toBe(0);
+    expect(image()).toBe(digest(2));
+    const scoped = 'kubectl --context shop/agents:production --namespace shop';
+    expect(result.calls).toEqual([
+      expect.stringMatching(new RegExp(`^${scoped} get deployment/api -o jsonpath=`)),
+      `${scoped} set image deployment/api api=${digest(2)}`,
+      expect.stringMatching(
+        new RegExp(
+          `^${scoped} annotate deployment/api --overwrite kubernetes.io/change-cause=slipway: [0-9a-f]{40} from `,
+        ),
+      ),
+      `${scoped} rollout status deployment/api --timeout=300s`,
+    ]);
+    expect(result.output).toContain(`running now: ${digest(1)}`);
+  }, 120_000);
+
+  it('kubernetes: a failed rollout is undone, and the job says so and fails', async () => {
+    writeFileSync(path.join(state, 'image'), digest(1));
+    writeFileSync(path.join(state, 'failing-image'), digest(2));
+    const result = await deploy(kubernetes, digest(2));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('slipway: DEPLOY FAILED: the kubernetes driver failed (exit 1).');
+    expect(result.output).toContain(
+      `slipway: ROLLED BACK production/api to the previous version (${digest(1)})`,
+    );
+    expect(result.calls).toContain(
+      'kubectl --context shop/agents:production --namespace shop rollout undo deployment/api',
+    );
+    expect(image()).toBe(digest(1));
+  }, 120_000);
+
+  it('kubernetes: a failed redeploy of the running image is not "rolled back" to an older one', async () => {
+    writeFileSync(path.join(state, 'image'), digest(2));
+    writeFileSync(path.join(state, 'failing-image'), digest(2));
+    const result = await deploy(kubernetes, digest(2));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain(
+      'production/api already ran this image before the deploy; nothing to roll back to.',
+    );
+    expect(result.calls.some((call) => call.includes('rollout undo'))).toBe(false);
+  }, 120_000);
+
+  it('compose: keeps the previous image on the host and restores it when the new one fails', async () => {
+    const host = path.join(state, 'srv', 'api');
+    mkdirSync(host, { recursive: true });
+    const compose = {
+      driver: 'compose',
+      'ssh-host': 'deploy@app-1.example.com',
+      'compose-dir': host,
+    };
+    const secrets = {
+      SSH_PRIVATE_KEY: 'not-a-real-key-7c1e',
+      SSH_KNOWN_HOSTS: 'app-1.example.com ssh-ed25519 AAAA',
+    };
+    const envFile = (name: string) => readFileSync(path.join(host, name), 'utf8');
+
+    const first = await deploy(compose, digest(1), secrets);
+    expect(first.code).toBe(0);
+    expect(envFile('slipway.env')).toBe(`APP_IMAGE=${digest(1)}\n`);
+    expect(existsSync(path.join(host, 'slipway.env.previous'))).toBe(false);
+    expect(first.calls).toContain('docker compose --env-file slipway.env up --detach --wait api');
+    expect(first.calls.filter((call) => call.startsWith('ssh '))[0]).toMatch(
+      /^ssh -i \S+ -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=\S+ deploy@app-1\.example\.com /,
+    );
+    expect(first.output).not.toContain(secrets.SSH_PRIVATE_KEY);
+    // The key was written to a file for ssh, and that file is gone once the job ends.
+    const keyFile = /^ssh -i (\S+)/.exec(first.calls.find((call) => call.startsWith('ssh ')) ?? '')?.[1];
+    expect(keyFile).toBeDefined();
+    expect(existsSync(keyFile!)).toBe(false);
+
+    const second = await deploy(compose, digest(2), secrets);
+    expect(second.code).toBe(0);
+    expect(envFile('slipway.env')).toBe(`APP_IMAGE=${digest(2)}\n`);
+    expect(envFile('slipway.env.previous')).toBe(`APP_IMAGE=${digest(1)}\n`);
+
+    writeFileSync(path.join(state, 'failing-image'), digest(3));
+    const third = await deploy(compose, digest(3), secrets);
+    expect(third.code).not.toBe(0);
+    expect(third.output).toContain('slipway: DEPLOY FAILED: the compose driver failed');
+    expect(third.output).toContain(`ROLLED BACK production/api to the previous version (${digest(2)})`);
+    expect(envFile('slipway.env')).toBe(`APP_IMAGE=${digest(2)}\n`);
+    expect(envFile('slipway.env.failed')).toBe(`APP_IMAGE=${digest(3)}\n`);
+  }, 240_000);
+
+  it('compose: a missing ssh key fails before anything is deployed, naming the variable', async () => {
+    const result = await deploy(
+      { driver: 'compose', 'ssh-host': 'deploy@app-1.example.com', 'compose-dir': '/srv/api' },
+      digest(1),
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('$SSH_PRIVATE_KEY (the ssh private key) is empty');
+    expect(result.calls.some((call) => call.startsWith('docker'))).toBe(false);
+  }, 120_000);
+});
