@@ -1,8 +1,14 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
+import { parseArgs, promisify } from 'node:util';
 import { OpenWeatherStub, STUB_API_KEY } from '../test/support/openweather-stub';
-import { residentSetBytes, startNodeServer, startWeatherApp, type NodeProcess } from './processes';
+import {
+  residentSetBytes,
+  startNodeServer,
+  startWeatherApp,
+  weatherAppRoot,
+  type NodeProcess,
+} from './processes';
 
 type BenchFlags = {
   durationSeconds: number;
@@ -55,14 +61,8 @@ function parseFlags(args: string[]): BenchFlags {
   };
 }
 
-type Route = {
-  label: string;
-  target: 'app' | 'baseline';
-  method: 'GET' | 'POST';
-  path: string;
-  headers?: Record<string, string>;
-  body?: string;
-};
+type WrkRequest = { method: 'GET' | 'POST'; path: string; form?: string };
+type Route = WrkRequest & { label: string; target: 'app' | 'baseline' };
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const ROUTES: Route[] = [
@@ -84,33 +84,58 @@ const ROUTES: Route[] = [
     target: 'app',
     method: 'POST',
     path: '/weather',
-    headers: FORM,
-    body: 'city=London',
+    form: 'city=London',
   },
 ];
 
 type Sample = { rps: number; p50: number; p99: number; failures: number };
 
-async function measure(
+const runFile = promisify(execFile);
+
+/**
+ * One wrk run in its own process. wrk, not autocannon, measures: autocannon parses responses in JavaScript,
+ * and with the app's fifteen security headers it ran out of CPU before the server did.
+ */
+async function runWrk(
   baseUrl: string,
-  route: Route,
+  requests: WrkRequest[],
   connections: number,
-  duration: number,
+  durationSeconds: number,
 ): Promise<Sample> {
-  const result = await autocannon({
-    url: `${baseUrl}${route.path}`,
-    connections,
-    duration,
-    method: route.method,
-    headers: route.headers ?? {},
-    ...(route.body ? { body: route.body } : {}),
-  });
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    failures: result.errors + result.timeouts + result.non2xx,
+  const script = join(weatherAppRoot(), 'bench', 'wrk-report.lua');
+  const lines = requests.map(({ method, path, form }) => `${method} ${path} ${form ?? ''}`.trim());
+  let stdout: string;
+  try {
+    ({ stdout } = await runFile(
+      'wrk',
+      ['-t1', `-c${connections}`, `-d${durationSeconds}s`, '--timeout', '10s', '-s', script, baseUrl],
+      { env: { PATH: process.env.PATH ?? '', WRK_REQUESTS: lines.join('\n') } },
+    ));
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT')
+      throw new Error('wrk is not installed: apt-get install -y wrk', { cause: error });
+    throw error;
+  }
+  const report = /^WRK_RESULT (.*)$/m.exec(stdout)?.[1];
+  if (!report) throw new Error(`wrk printed no result:\n${stdout}`);
+  const result = JSON.parse(report) as {
+    requests: number;
+    durationUs: number;
+    errors: number;
+    non2xx: number;
+    p50Us: number;
+    p99Us: number;
   };
+  return {
+    rps: result.requests / (result.durationUs / 1e6),
+    p50: result.p50Us / 1000,
+    p99: result.p99Us / 1000,
+    failures: result.errors + result.non2xx,
+  };
+}
+
+function measure(baseUrl: string, route: Route, connections: number, duration: number): Promise<Sample> {
+  return runWrk(baseUrl, [route], connections, duration);
 }
 
 function median(values: number[]): number {
@@ -269,15 +294,14 @@ async function upstreamEconomy(stub: OpenWeatherStub): Promise<void> {
 async function rssGrowth(stub: OpenWeatherStub, flags: BenchFlags): Promise<void> {
   const app = await startWeatherApp({ env: stubbedAppEnv(stub, { WEATHER_CACHE_TTL_SECONDS: '5' }) });
   // Mixed traffic, with a short TTL so that misses, upstream calls and cache refreshes happen throughout.
-  const requests = [
+  const requests: WrkRequest[] = [
     { method: 'GET', path: '/health' },
     { method: 'GET', path: '/api/weather?city=London' },
-    { method: 'POST', path: '/weather', headers: FORM, body: 'city=Paris' },
+    { method: 'POST', path: '/weather', form: 'city=Paris' },
     { method: 'GET', path: '/api/weather?city=Tokyo&units=metric' },
     { method: 'GET', path: '/' },
   ];
-  const run = (duration: number) =>
-    autocannon({ url: app.url, connections: flags.connections, duration, requests });
+  const run = (duration: number) => runWrk(app.url, requests, flags.connections, duration);
   try {
     await run(3);
     const before = residentSetBytes(app.pid);
@@ -291,8 +315,7 @@ async function rssGrowth(stub: OpenWeatherStub, flags: BenchFlags): Promise<void
       `\n## RSS growth: ${flags.soakSeconds} s of mixed routes at ${flags.connections} connections\n\n` +
         `RSS ${mb(before)} MB -> ${mb(after)} MB (peak ${mb(peak)} MB): growth ${mb(growth)} MB ` +
         `(target < 20 MB): ${verdict(growth < 20 * 1024 * 1024)}; ` +
-        `${Math.round(result.requests.average)} req/s, p99 ${ms(result.latency.p99)} ms, ` +
-        `${result.errors + result.timeouts + result.non2xx} errors`,
+        `${Math.round(result.rps)} req/s, p99 ${ms(result.p99)} ms, ${result.failures} errors`,
     );
   } finally {
     await app.stop();
