@@ -2,16 +2,42 @@ import express, { type Router } from 'express';
 import { parseCity, parseUnits } from './city-input';
 import { DEMO_CITIES } from './demo-provider';
 import { renderIndexPage, renderWeatherPage } from './views';
+import type { WeatherReport } from './weather';
 import type { WeatherLookup, WeatherService } from './weather-cache';
 
-function toJson({ report, cache }: WeatherLookup) {
-  return { ...report, demo: report.source === 'demo', stale: cache === 'stale' };
+function toJson({ report, cache }: WeatherLookup): string {
+  return JSON.stringify({ ...report, demo: report.source === 'demo', stale: cache === 'stale' });
+}
+
+/**
+ * A cache hit hands back the same report object every time, so its JSON and its page are built once per
+ * cached entry instead of once per request. WeakMaps let the entries go when the cache drops the report.
+ */
+class RenderedByReport {
+  private readonly fresh = new WeakMap<WeatherReport, string>();
+  private readonly stale = new WeakMap<WeatherReport, string>();
+
+  constructor(private readonly render: (lookup: WeatherLookup) => string) {}
+
+  get(lookup: WeatherLookup): string {
+    const rendered = lookup.cache === 'stale' ? this.stale : this.fresh;
+    let text = rendered.get(lookup.report);
+    if (text === undefined) {
+      text = this.render(lookup);
+      rendered.set(lookup.report, text);
+    }
+    return text;
+  }
 }
 
 export function weatherRoutes(weather: WeatherService): Router {
   const router = express.Router();
   const demo = weather.source === 'demo';
   const indexPage = renderIndexPage({ demo, demoCities: DEMO_CITIES.map((c) => c.name) });
+  const jsonBodies = new RenderedByReport(toJson);
+  const weatherPages = new RenderedByReport(({ report, cache }) =>
+    renderWeatherPage(report, { stale: cache === 'stale' }),
+  );
 
   router.get('/', (_req, res) => {
     res.type('html').send(indexPage);
@@ -24,18 +50,17 @@ export function weatherRoutes(weather: WeatherService): Router {
       const city = parseCity((req.body as Record<string, unknown> | undefined)?.city);
       const units = parseUnits((req.body as Record<string, unknown> | undefined)?.units);
       const lookup = await weather.lookup(city, units);
-      res
-        .set('x-cache', lookup.cache)
-        .type('html')
-        .send(renderWeatherPage(lookup.report, { stale: lookup.cache === 'stale' }));
+      res.set('x-cache', lookup.cache).type('html').send(weatherPages.get(lookup));
     },
   );
 
   router.get('/api/weather', async (req, res) => {
-    const city = parseCity(req.query.city);
-    const units = parseUnits(req.query.units);
+    // Express 5 parses the query string again on every read of req.query.
+    const query = req.query;
+    const city = parseCity(query.city);
+    const units = parseUnits(query.units);
     const lookup = await weather.lookup(city, units);
-    res.set('x-cache', lookup.cache).json(toJson(lookup));
+    res.set('x-cache', lookup.cache).type('json').send(jsonBodies.get(lookup));
   });
 
   return router;
