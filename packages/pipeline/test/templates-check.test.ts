@@ -204,6 +204,21 @@ describe('each rule fails when a template breaks it', () => {
   });
 });
 
+describe('test.yml coverage regex', () => {
+  it("reads the line coverage from jest text-summary, behind turbo's log prefix", () => {
+    const literal = readTemplate(path.join(TEMPLATES_DIR, 'test.yml')).inputs['coverage-regex']
+      ?.default as string;
+    // GitLab takes the regex between the slashes and uses the first group.
+    const coverage = new RegExp(literal.slice(1, -1));
+    const log = [
+      '@slipway/weather-app:test: Statements   : 92.4% ( 410/443 )',
+      '@slipway/weather-app:test: Branches     : 81.25% ( 130/160 )',
+      '@slipway/weather-app:test: Lines        : 93.1% ( 400/430 )',
+    ];
+    expect(log.map((line) => coverage.exec(line)?.[1])).toEqual([undefined, undefined, '93.1']);
+  });
+});
+
 describe('isPinnedImage', () => {
   it.each([
     ['node:24.11.1-bookworm-slim', true],
