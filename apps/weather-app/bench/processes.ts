@@ -134,3 +134,14 @@ export function residentSetBytes(pid: number): number {
   if (!match?.[1]) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) * 1024;
 }
+
+// USER_HZ: Linux reports process times in 1/100 s on every architecture Node runs on.
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User plus system CPU time a process has used so far, from /proc (Linux), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces: state is [0], utime [11], stime [12].
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { OpenWeatherStub, STUB_API_KEY } from '../test/support/openweather-stub';
 import {
+  cpuSeconds,
   residentSetBytes,
   startNodeServer,
   startWeatherApp,
@@ -62,33 +63,37 @@ function parseFlags(args: string[]): BenchFlags {
 }
 
 type WrkRequest = { method: 'GET' | 'POST'; path: string; form?: string };
-type Route = WrkRequest & { label: string; target: 'app' | 'baseline' };
+type Target = 'baseline' | 'express' | 'chassis' | 'app';
+type Route = WrkRequest & { label: string; target: Target };
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-const ROUTES: Route[] = [
+const CACHED_JSON = '/api/weather?city=London';
+const BASELINE: Route = {
+  label: 'raw node:http (baseline)',
+  target: 'baseline',
+  method: 'GET',
+  path: CACHED_JSON,
+};
+const HEALTH: Route = { label: 'GET /health', target: 'app', method: 'GET', path: '/health' };
+const CACHED_ROUTES: Route[] = [
+  { label: 'GET /api/weather?city=London (cache hit)', target: 'app', method: 'GET', path: CACHED_JSON },
   {
-    label: 'raw node:http, same JSON body',
-    target: 'baseline',
-    method: 'GET',
-    path: '/api/weather?city=London',
-  },
-  { label: 'GET /health', target: 'app', method: 'GET', path: '/health' },
-  {
-    label: 'GET /api/weather?city=London (hit)',
-    target: 'app',
-    method: 'GET',
-    path: '/api/weather?city=London',
-  },
-  {
-    label: 'POST /weather city=London (hit)',
+    label: 'POST /weather city=London (cache hit)',
     target: 'app',
     method: 'POST',
     path: '/weather',
     form: 'city=London',
   },
 ];
+const ROUTES: Route[] = [
+  BASELINE,
+  { label: 'bare Express 5, same body', target: 'express', method: 'GET', path: CACHED_JSON },
+  { label: 'chassis + one-line route, same body', target: 'chassis', method: 'GET', path: CACHED_JSON },
+  HEALTH,
+  ...CACHED_ROUTES,
+];
 
-type Sample = { rps: number; p50: number; p99: number; failures: number };
+type Sample = { requests: number; rps: number; p50: number; p99: number; failures: number };
 
 const runFile = promisify(execFile);
 
@@ -127,15 +132,12 @@ async function runWrk(
     p99Us: number;
   };
   return {
+    requests: result.requests,
     rps: result.requests / (result.durationUs / 1e6),
     p50: result.p50Us / 1000,
     p99: result.p99Us / 1000,
     failures: result.errors + result.non2xx,
   };
-}
-
-function measure(baseUrl: string, route: Route, connections: number, duration: number): Promise<Sample> {
-  return runWrk(baseUrl, [route], connections, duration);
 }
 
 function median(values: number[]): number {
@@ -166,66 +168,81 @@ async function expectOk(url: string, init?: RequestInit): Promise<string> {
   return text;
 }
 
+type Measured = Sample & { cpuUsPerRequest: number };
+
 async function routeTable(stub: OpenWeatherStub, flags: BenchFlags): Promise<void> {
   const app = await startWeatherApp({ env: stubbedAppEnv(stub) });
-  // Fill the cache, and give the baseline the exact body the app sends.
-  const body = await expectOk(`${app.url}/api/weather?city=London`);
+  // Fill the cache, and give the comparison servers the exact body the app sends.
+  const body = await expectOk(`${app.url}${CACHED_JSON}`);
   await expectOk(`${app.url}/weather`, { method: 'POST', headers: FORM, body: 'city=London' });
-  const baseline = await startNodeServer(join(__dirname, 'raw-node-http-server.js'), {
-    env: { BASELINE_BODY: body },
-  });
-  const servers: Record<Route['target'], NodeProcess> = { app, baseline };
+  const startFixture = (script: string, env: Record<string, string> = {}) =>
+    startNodeServer(join(__dirname, script), {
+      env: { NODE_ENV: 'production', BASELINE_BODY: body, ...env },
+    });
+  const servers: Record<Target, NodeProcess> = {
+    app,
+    baseline: await startFixture('raw-node-http-server.js'),
+    express: await startFixture('express-layers-server.js', { LAYERS: 'express' }),
+    chassis: await startFixture('express-layers-server.js', { LAYERS: 'chassis' }),
+  };
+
+  const measure = async (route: Route, duration: number): Promise<Measured> => {
+    const { pid, url } = servers[route.target];
+    const cpuBefore = cpuSeconds(pid);
+    const sample = await runWrk(url, [route], flags.connections, duration);
+    return { ...sample, cpuUsPerRequest: ((cpuSeconds(pid) - cpuBefore) * 1e6) / sample.requests };
+  };
 
   try {
     // JIT warm-up for every route before anything is recorded.
-    for (const route of ROUTES) await measure(servers[route.target].url, route, flags.connections, 2);
+    for (const route of ROUTES) await measure(route, 2);
 
-    const samples = new Map<Route, Sample[]>(ROUTES.map((route) => [route, []]));
+    const samples = new Map<Route, Measured[]>(ROUTES.map((route) => [route, []]));
     const rss = new Map<Route, { before: number; after: number }>();
     // Rounds interleave the routes, so a noisy neighbour on the machine hurts all of them alike.
     for (let round = 0; round < flags.rounds; round += 1) {
       for (const route of ROUTES) {
-        const { pid, url } = servers[route.target];
+        const { pid } = servers[route.target];
         const before = residentSetBytes(pid);
-        samples.get(route)!.push(await measure(url, route, flags.connections, flags.durationSeconds));
+        samples.get(route)!.push(await measure(route, flags.durationSeconds));
         rss.set(route, { before: rss.get(route)?.before ?? before, after: residentSetBytes(pid) });
       }
     }
 
-    const rpsOf = (route: Route) => median(samples.get(route)!.map((s) => s.rps));
-    const baselineRps = rpsOf(ROUTES[0]!);
-    const healthRps = rpsOf(ROUTES[1]!);
+    const medianOf = (route: Route, metric: (s: Measured) => number) =>
+      median(samples.get(route)!.map(metric));
+    const rpsOf = (route: Route) => medianOf(route, (s) => s.rps);
     console.log(
       `\n## Routes: ${flags.connections} connections, ${flags.rounds} x ${flags.durationSeconds} s each, medians\n`,
     );
     console.log(
-      '| route | req/s | p50 ms | p99 ms | errors | RSS before MB | RSS after MB | x baseline | x /health |',
+      '| route | req/s | p50 ms | p99 ms | errors | server CPU µs/req | RSS before MB | RSS after MB | x baseline | x /health |',
     );
-    console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+    console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
     for (const route of ROUTES) {
-      const list = samples.get(route)!;
-      const rps = rpsOf(route);
-      const failures = list.reduce((sum, s) => sum + s.failures, 0);
+      const failures = samples.get(route)!.reduce((sum, s) => sum + s.failures, 0);
       const { before, after } = rss.get(route)!;
-      const vsHealth = route.target === 'app' && route !== ROUTES[1] ? (rps / healthRps).toFixed(2) : '';
+      const vsHealth = CACHED_ROUTES.includes(route) ? (rpsOf(route) / rpsOf(HEALTH)).toFixed(2) : '';
       console.log(
-        `| ${route.label} | ${Math.round(rps)} | ${ms(median(list.map((s) => s.p50)))} | ${ms(median(list.map((s) => s.p99)))} | ${failures} | ${mb(before)} | ${mb(after)} | ${(rps / baselineRps).toFixed(2)} | ${vsHealth} |`,
+        `| ${route.label} | ${Math.round(rpsOf(route))} | ${ms(medianOf(route, (s) => s.p50))} | ` +
+          `${ms(medianOf(route, (s) => s.p99))} | ${failures} | ${Math.round(medianOf(route, (s) => s.cpuUsPerRequest))} | ` +
+          `${mb(before)} | ${mb(after)} | ${(rpsOf(route) / rpsOf(BASELINE)).toFixed(2)} | ${vsHealth} |`,
       );
     }
-    const healthRatio = healthRps / baselineRps;
+    const healthRatio = rpsOf(HEALTH) / rpsOf(BASELINE);
     console.log(
       `\nGET /health is ${healthRatio.toFixed(2)}x raw node:http (target >= 0.5x): ${verdict(healthRatio >= 0.5)}`,
     );
-    for (const route of ROUTES.slice(2)) {
-      const ratio = rpsOf(route) / healthRps;
-      const p99 = median(samples.get(route)!.map((s) => s.p99));
+    for (const route of CACHED_ROUTES) {
+      const ratio = rpsOf(route) / rpsOf(HEALTH);
+      const p99 = medianOf(route, (s) => s.p99);
       console.log(
         `${route.label}: ${ratio.toFixed(2)}x /health (target >= 0.8x): ${verdict(ratio >= 0.8)}; ` +
-          `p99 ${ms(p99)} ms (target < 10 ms): ${verdict(p99 < 10)}`,
+          `p99 ${ms(p99)} ms at ${flags.connections} connections (target < 10 ms): ${verdict(p99 < 10)}`,
       );
     }
   } finally {
-    await Promise.all([app.stop(), baseline.stop()]);
+    await Promise.all(Object.values(servers).map((server) => server.stop()));
   }
 }
 
