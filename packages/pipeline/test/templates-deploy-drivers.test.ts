@@ -223,6 +223,18 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     );
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('$SSH_PRIVATE_KEY (the ssh private key) is empty');
-    expect(result.calls.some((call) => call.startsWith('docker'))).toBe(false);
+    expect(result.output).not.toMatch(/DEPLOY FAILED|ROLL/);
+    expect(result.calls).toEqual([]);
+  }, 120_000);
+
+  it('an empty url fails before anything is deployed, when verification is on', async () => {
+    writeFileSync(path.join(state, 'image'), digest(1));
+    const result = await deploy({ ...kubernetes, verify: true, url: '$API_PRODUCTION_URL' }, digest(2));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain(
+      'slipway: the url input is empty (a CI/CD variable it names is not set?)',
+    );
+    expect(result.calls).toEqual([]);
+    expect(image()).toBe(digest(1));
   }, 120_000);
 });
