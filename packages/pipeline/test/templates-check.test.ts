@@ -204,6 +204,26 @@ describe('each rule fails when a template breaks it', () => {
   });
 });
 
+describe('the default-branch rule', () => {
+  it.each([
+    ['$CI_COMMIT_BRANCH == "main"', true],
+    ['$CI_COMMIT_REF_NAME =~ /^master$/', true],
+    ['git push origin main', true],
+    ['node dist/main.js', false],
+    ['cd maintenance', false],
+  ])('%s -> flagged: %s', (line, flagged) => {
+    const template = mutated(
+      'lint',
+      '  script:\n',
+      `  script:\n    - echo ok\n    - ${JSON.stringify(line)}\n`,
+    );
+    const problems = checkTemplate(template).filter((problem) =>
+      problem.includes('names a branch literally'),
+    );
+    expect(problems).toHaveLength(flagged ? 1 : 0);
+  });
+});
+
 describe('test.yml coverage regex', () => {
   it("reads the line coverage from jest text-summary, behind turbo's log prefix", () => {
     const literal = readTemplate(path.join(TEMPLATES_DIR, 'test.yml')).inputs['coverage-regex']

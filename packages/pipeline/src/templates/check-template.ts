@@ -21,7 +21,8 @@ const SCRIPT_KEYS = new Set(['script', 'before_script', 'after_script']);
 const INTERPOLATION = /\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*(?:\|[^\]]*)?\]\]/g;
 const USES_INPUTS = /\$\[\[\s*inputs\./;
 const WHOLE_INTERPOLATION = /^\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*(?:\|[^\]]*)?\]\]$/;
-const LITERAL_DEFAULT_BRANCH = /\b(main|master)\b/;
+// A branch name as a value (`== "main"`, `/^main$/`, `origin main`), not a word inside a path such as dist/main.js.
+const LITERAL_DEFAULT_BRANCH = /(^|[\s"'/^=:])(main|master)(["'$\s/]|$)/m;
 const TRACING = /\bset\s+(-[a-wyz]*x|-o\s+xtrace)|\b(ba)?sh\s+-[a-wyz]*x\b/;
 const LOGIN_COMMAND = /\b(docker|buildah|podman|skopeo|helm\s+registry|crane\s+auth|oras)\s+login\b/;
 const PASSWORD_ARGUMENT = /(^|\s)(-p\s|-p=|--password(\s|=))/;
