@@ -2,9 +2,9 @@
 // node:24-slim, runs it, inspects every layer, pushes it to a local registry and promotes it by digest, and prints
 // size and build-time figures (printed, never asserted). Needs root, buildah, skopeo, docker-registry and debootstrap.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
@@ -43,6 +43,16 @@ let baseImage;
 let buildArgs;
 let coldBuild;
 let warmBuild;
+let contextDir;
+const plantedFiles = {
+  '.env': `OPENWEATHER_API_KEY=${fakeSecret}\n`,
+  [`apps/${app}/.env.local`]: `OPENWEATHER_API_KEY=${fakeSecret}\n`,
+  '.git/HEAD': 'ref: refs/heads/main\n',
+  'node_modules/planted/index.js': 'module.exports = 1;\n',
+  [`apps/${app}/dist/planted.js`]: 'module.exports = 1;\n',
+  [`apps/${app}/coverage/lcov.info`]: 'TN:\n',
+  '.turbo/cache/planted': '\n',
+};
 let layerEntries = [];
 
 function mebibytes(bytes) {
@@ -59,7 +69,7 @@ function describeLayer(createdBy, entries) {
   if (!instruction.startsWith('COPY ')) return `RUN ${instruction.slice(0, 40)}…`;
   const counts = new Map();
   for (const entry of entries.filter((path) => path.split('/').length > 3)) {
-    const prefix = entry.split('/').slice(0, 4).join('/');
+    const prefix = entry.split('/').slice(0, 3).join('/');
     counts.set(prefix, (counts.get(prefix) ?? 0) + 1);
   }
   const top = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2);
@@ -144,10 +154,12 @@ before(async () => {
   await checkImageTooling();
   workDir = mkdtempSync(join(tmpdir(), 'slipway-image-test-'));
   cleanup.defer(`remove ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }));
-  const contextDir = await copyWorkingTree(workDir);
-  // Local secrets a developer has lying around; .dockerignore must keep them out of every layer.
-  writeFileSync(join(contextDir, '.env'), `OPENWEATHER_API_KEY=${fakeSecret}\n`);
-  writeFileSync(join(contextDir, `apps/${app}/.env.local`), `OPENWEATHER_API_KEY=${fakeSecret}\n`);
+  contextDir = await copyWorkingTree(workDir);
+  // What a developer's checkout has lying around; .dockerignore must keep all of it out of the build context.
+  for (const [path, content] of Object.entries(plantedFiles)) {
+    mkdirSync(dirname(join(contextDir, path)), { recursive: true });
+    writeFileSync(join(contextDir, path), content);
+  }
 
   baseImage = await ensureStandInBaseImage();
   const gitCommitSha = (await run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot })).stdout.trim();
@@ -261,6 +273,32 @@ describe(`the ${app} image built from docker/Dockerfile`, () => {
 
     const stopped = await stopLikeDocker(service, tini.pid);
     assert.equal(stopped.code, 0, `exit status after SIGTERM to PID 1:\n${service.output()}`);
+  });
+
+  it('gets a build context without .env files, .git, node_modules or build output (.dockerignore)', async () => {
+    // COPY . into an empty image shows exactly what a build of this context can see.
+    const probeDir = mkdtempSync(join(workDir, 'context-probe-'));
+    writeFileSync(join(probeDir, 'Dockerfile'), 'FROM scratch\nCOPY . /context/\n');
+    const probeTag = `localhost/slipway/context-probe:${runId}`;
+    cleanup.defer(`remove ${probeTag}`, () => removeImages([probeTag]));
+    await run('buildah', [
+      'bud',
+      '--isolation',
+      'chroot',
+      '--quiet',
+      '-f',
+      join(probeDir, 'Dockerfile'),
+      '-t',
+      probeTag,
+      contextDir,
+    ]);
+    const seen = new Set((await listLayerEntries(probeTag, workDir)).flatMap((layer) => layer.entries));
+
+    for (const needed of [`apps/${app}/src/server.ts`, 'package-lock.json', 'docker/healthcheck.mjs']) {
+      assert.ok(seen.has(`/context/${needed}`), `${needed} is missing from the build context`);
+    }
+    const leaked = Object.keys(plantedFiles).filter((path) => seen.has(`/context/${path}`));
+    assert.deepEqual(leaked, [], 'files .dockerignore should have excluded');
   });
 
   it('holds no .env in any layer, and adds no tests, TypeScript sources, devDependencies or npm cache', async () => {

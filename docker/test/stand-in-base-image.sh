@@ -19,7 +19,7 @@ suite=bookworm
 log() { echo "stand-in-base-image: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in buildah skopeo debootstrap npm sha256sum; do
+for tool in buildah skopeo debootstrap npm sha256sum flock; do
   command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install buildah skopeo debootstrap)"
 done
 [[ -r $ca_bundle ]] || die "CA bundle $ca_bundle is missing"
@@ -47,6 +47,11 @@ input_hash=$(
 )
 image=localhost/slipway/node-standin:${node_version}-${input_hash}
 archive=$cache_dir/node-standin-${node_version}-${input_hash}.oci.tar
+
+# One builder at a time: a second caller waits, then finds the image.
+mkdir -p "$cache_dir"
+exec 9>"$cache_dir/node-standin.lock"
+flock 9
 
 if buildah inspect --type image "$image" >/dev/null 2>&1; then
   log "reusing $image"
@@ -114,8 +119,13 @@ buildah config \
 buildah commit --quiet --format docker --rm "$container" "$image" >/dev/null
 container=
 
-mkdir -p "$cache_dir"
 skopeo copy --quiet "containers-storage:$image" "oci-archive:$archive.partial" >&2
 mv "$archive.partial" "$archive"
+# Stand-ins from older recipes are never used again.
+for stale in "$cache_dir"/node-standin-*.oci.tar; do
+  [[ $stale == "$archive" ]] || rm -f "$stale"
+done
+buildah images --format '{{.Name}}:{{.Tag}}' | grep -x -E 'localhost/slipway/node-standin:.+' | grep -v -x -F "$image" |
+  xargs -r buildah rmi >/dev/null 2>&1 || true
 log "built $image (cached at $archive)"
 echo "$image"
