@@ -58,6 +58,8 @@ export type StartOptions = {
   env: Record<string, string>;
   /** Each line of stdout and stderr, for tests that check logs. Without it, output goes to /dev/null. */
   onLine?: (line: string) => void;
+  /** Options for node itself, before the script, e.g. --trace-gc. */
+  nodeArgs?: string[];
 };
 
 /**
@@ -66,12 +68,12 @@ export type StartOptions = {
  */
 export async function startNodeServer(
   script: string,
-  { env, onLine }: StartOptions,
+  { env, onLine, nodeArgs = [] }: StartOptions,
   readyPath = '/health',
 ): Promise<NodeProcess> {
   const port = await freePort();
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', onLine ? 'pipe' : 'ignore', onLine ? 'pipe' : 'ignore'],
   });

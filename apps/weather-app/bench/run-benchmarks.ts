@@ -308,8 +308,23 @@ async function upstreamEconomy(stub: OpenWeatherStub): Promise<void> {
   }
 }
 
+// A --trace-gc line for a full collection: "Mark-Compact 76.7 (158.9) -> 25.6 (158.9) MB": used and committed
+// heap before -> after. What survives a full collection is the live heap; a leak makes it climb.
+const FULL_GC = /Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(([\d.]+)\) MB/;
+
 async function rssGrowth(stub: OpenWeatherStub, flags: BenchFlags): Promise<void> {
-  const app = await startWeatherApp({ env: stubbedAppEnv(stub, { WEATHER_CACHE_TTL_SECONDS: '5' }) });
+  let measuring = false;
+  const liveHeapMb: number[] = [];
+  const app = await startWeatherApp({
+    env: stubbedAppEnv(stub, { WEATHER_CACHE_TTL_SECONDS: '5' }),
+    nodeArgs: ['--trace-gc'],
+    onLine: (line) => {
+      // Request logs are JSON; V8's GC trace lines are not.
+      if (!measuring || line.startsWith('{')) return;
+      const match = FULL_GC.exec(line);
+      if (match) liveHeapMb.push(Number(match[1]));
+    },
+  });
   // Mixed traffic, with a short TTL so that misses, upstream calls and cache refreshes happen throughout.
   const requests: WrkRequest[] = [
     { method: 'GET', path: '/health' },
@@ -324,14 +339,22 @@ async function rssGrowth(stub: OpenWeatherStub, flags: BenchFlags): Promise<void
     const before = residentSetBytes(app.pid);
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, residentSetBytes(app.pid))), 1000);
+    measuring = true;
     const result = await run(flags.soakSeconds);
+    measuring = false;
     clearInterval(sampler);
     const after = residentSetBytes(app.pid);
     const growth = after - before;
+    const liveHeap =
+      liveHeapMb.length >= 2
+        ? `live heap after full GCs ${liveHeapMb[0]!.toFixed(1)} MB -> ${liveHeapMb.at(-1)!.toFixed(1)} MB ` +
+          `(${liveHeapMb.length} full GCs, max ${Math.max(...liveHeapMb).toFixed(1)} MB)`
+        : `fewer than 2 full GCs in the run (${liveHeapMb.length}), so no live heap trend; run longer`;
     console.log(
       `\n## RSS growth: ${flags.soakSeconds} s of mixed routes at ${flags.connections} connections\n\n` +
         `RSS ${mb(before)} MB -> ${mb(after)} MB (peak ${mb(peak)} MB): growth ${mb(growth)} MB ` +
-        `(target < 20 MB): ${verdict(growth < 20 * 1024 * 1024)}; ` +
+        `(target < 20 MB): ${verdict(growth < 20 * 1024 * 1024)}\n` +
+        `${liveHeap}\n` +
         `${Math.round(result.rps)} req/s, p99 ${ms(result.p99)} ms, ${result.failures} errors`,
     );
   } finally {
