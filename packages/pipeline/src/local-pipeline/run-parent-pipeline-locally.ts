@@ -1,0 +1,190 @@
+// `npm run pipeline`: the parent pipeline (.gitlab-ci.yml) run locally by gitlab-ci-local in a fresh clone,
+// through validate, plan and the planned apps' child pipelines, with every job in the shell executor.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stringify } from 'yaml';
+import { runGit, tryGit } from '../plan/git';
+
+export interface LocalPipelineOptions {
+  /** The repository whose committed HEAD runs. */
+  repositoryRoot: string;
+  /** Where the clone goes; a new temporary directory by default. */
+  workDir?: string;
+  /** The branch merge request pipelines target; `main` by default. */
+  defaultBranch?: string;
+  /** Receives gitlab-ci-local's output and the runner's own notes. */
+  output?: NodeJS.WritableStream;
+}
+
+export type JobOutcome = 'passed' | 'failed' | 'allowed to fail';
+
+export interface LocalPipelineResult {
+  /** True when gitlab-ci-local succeeded and no job failed, in the parent or in any child pipeline. */
+  passed: boolean;
+  /** Every job that ran, parent and child pipelines alike, in the order gitlab-ci-local reported them. */
+  jobs: Array<{ name: string; outcome: JobOutcome }>;
+  workDir: string;
+  /** What the pipeline ran as: a default-branch push, or a merge request from the current branch. */
+  pipelineKind: 'default-branch' | 'merge-request';
+}
+
+// gitlab-ci-local derives CI_PROJECT_PATH and friends from origin's URL and accepts only GitLab-like URLs;
+// nothing contacts it, because the clone already holds every commit the plan needs.
+const FAKE_ORIGIN = 'https://gitlab.slipway.invalid/slipway/slipway.git';
+
+// gitlab-ci-local's stand-in for the project's CI/CD variables, which also reaches the child pipelines.
+const LOCAL_VARIABLES_FILE = '.gitlab-ci-local-variables.yml';
+
+// The report gitlab-ci-local prints after each pipeline, one line per job that ran (a child pipeline's passed
+// jobs carry their trigger path): " PASS  plan", " PASS  [apps -> weather-app-pipeline] -> weather-app-lint  90%
+// coverage", " WARN  flaky-job  pre_script" (allowed to fail), " FAIL  weather-app-test".
+const JOB_REPORT_LINES: Array<[RegExp, JobOutcome]> = [
+  [/^ PASS +(?:\[[^\]]*\] -> )?(\S+)/, 'passed'],
+  [/^ WARN +(\S+) +pre_script$/, 'allowed to fail'],
+  [/^ FAIL +(\S+)\s*$/, 'failed'],
+];
+
+export function parseJobReportLine(line: string): { name: string; outcome: JobOutcome } | undefined {
+  for (const [pattern, outcome] of JOB_REPORT_LINES) {
+    const name = pattern.exec(line)?.[1];
+    if (name) return { name, outcome };
+  }
+  return undefined;
+}
+
+function gitlabCiLocalBin(): string {
+  return require.resolve('gitlab-ci-local/dist/index.js');
+}
+
+function localVariables(): string {
+  const variable = (value: string) => ({ type: 'variable', values: { '*': value } });
+  return stringify({
+    // Build, scan, release and deploy need a registry, trivy and a cluster; locally the pipeline stops after test.
+    SLIPWAY_DELIVERY_DISABLED: variable('true'),
+    // With --force-shell-executor gitlab-ci-local still sets CI_PROJECT_DIR to /builds/<project>, so the
+    // templates' npm cache ($CI_PROJECT_DIR/.npm) would land in /builds on this machine; use this machine's own
+    // npm cache instead, the warm cache a runner restores from the lockfile-keyed CI cache.
+    npm_config_cache: variable(process.env.npm_config_cache ?? join(homedir(), '.npm')),
+  });
+}
+
+async function mergeRequestVariables(
+  clone: string,
+  defaultBranch: string,
+  branch: string,
+): Promise<string[]> {
+  const diffBase = await runGit(clone, ['merge-base', `refs/remotes/origin/${defaultBranch}`, 'HEAD']);
+  return [
+    'CI_PIPELINE_SOURCE=merge_request_event',
+    'CI_MERGE_REQUEST_IID=1',
+    `CI_MERGE_REQUEST_DIFF_BASE_SHA=${diffBase}`,
+    `CI_MERGE_REQUEST_SOURCE_BRANCH_NAME=${branch}`,
+    `CI_MERGE_REQUEST_TARGET_BRANCH_NAME=${defaultBranch}`,
+  ];
+}
+
+/**
+ * Clones the repository's HEAD, points origin at a GitLab-like URL, and runs the whole parent pipeline with
+ * gitlab-ci-local (shell executor, GitLab's JSON schema validation on). On the default branch, or a detached
+ * HEAD, it runs as a push to the default branch; on any other branch as a merge request into the default
+ * branch, so commitlint checks its commits and the plan compares with the fork point.
+ */
+export async function runParentPipelineLocally(options: LocalPipelineOptions): Promise<LocalPipelineResult> {
+  const output = options.output ?? process.stdout;
+  const say = (line: string) => output.write(`slipway pipeline: ${line}\n`);
+  const defaultBranch = options.defaultBranch ?? 'main';
+  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'slipway-pipeline-'));
+
+  const dirty = await runGit(options.repositoryRoot, ['status', '--porcelain', '--untracked-files=no']);
+  if (dirty !== '')
+    say('uncommitted changes are not part of the run: it runs the committed HEAD, as GitLab would');
+  await runGit(workDir, ['clone', '--quiet', '--no-hardlinks', `file://${options.repositoryRoot}`, '.']);
+  await runGit(workDir, ['remote', 'set-url', 'origin', FAKE_ORIGIN]);
+  let branch = await runGit(workDir, ['rev-parse', '--abbrev-ref', 'HEAD']);
+  const pipelineKind = branch === 'HEAD' || branch === defaultBranch ? 'default-branch' : 'merge-request';
+  if (pipelineKind === 'default-branch') {
+    // A detached checkout (as CI makes) runs as the default branch's tip.
+    await runGit(workDir, ['checkout', '--quiet', '-B', defaultBranch]);
+    await runGit(workDir, ['update-ref', `refs/remotes/origin/${defaultBranch}`, 'HEAD']);
+    branch = defaultBranch;
+  } else if (
+    !(await tryGit(workDir, ['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${defaultBranch}`]))
+  ) {
+    throw new Error(`the repository has no branch "${defaultBranch}" for the merge request to target`);
+  }
+  await runGit(workDir, ['remote', 'set-head', 'origin', defaultBranch]);
+  writeFileSync(join(workDir, LOCAL_VARIABLES_FILE), localVariables());
+
+  const variables =
+    pipelineKind === 'merge-request' ? await mergeRequestVariables(workDir, defaultBranch, branch) : [];
+  const commit = await runGit(workDir, ['rev-parse', '--short', 'HEAD']);
+  const kind =
+    pipelineKind === 'merge-request' ? `a merge request into ${defaultBranch}` : `a push to ${defaultBranch}`;
+  say(`running .gitlab-ci.yml at ${branch} (${commit}) as ${kind} in ${workDir}`);
+
+  const args = [
+    gitlabCiLocalBin(),
+    '--json-schema-validation',
+    '--force-shell-executor',
+    // Each job gets its own copy of the checkout, as on a runner, so each installs its own dependencies.
+    '--shell-isolation',
+    // Two cores at most here: one job at a time keeps the npm installs from starving each other.
+    '--concurrency',
+    '1',
+    '--no-color',
+    ...variables.flatMap((variable) => ['--variable', variable]),
+  ];
+  const jobs: LocalPipelineResult['jobs'] = [];
+  const exitCode = await new Promise<number>((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: workDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        // The jobs run on this machine; they get this Node first on PATH, the version .nvmrc asks for.
+        PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+        // gitlab-ci-local sets it for child pipelines itself, and the merge request simulation sets it on purpose.
+        GCL_IGNORE_PREDEFINED_VARS: 'CI_PIPELINE_SOURCE',
+      },
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output.write(`${line}\n`);
+      const job = parseJobReportLine(line);
+      if (job) jobs.push(job);
+    });
+    child.stderr.pipe(output, { end: false });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+  // gitlab-ci-local reports a trigger job with `strategy: depend` as passed even when its child pipeline
+  // failed, so the child jobs' own outcomes decide too.
+  const failed = jobs.filter((job) => job.outcome === 'failed').map((job) => job.name);
+  const passed = exitCode === 0 && failed.length === 0;
+  say(
+    passed
+      ? `pipeline passed: ${jobs.map((job) => job.name).join(', ')}`
+      : `pipeline failed: ${failed.length > 0 ? failed.join(', ') : `gitlab-ci-local exit code ${exitCode}`}`,
+  );
+  return { passed, jobs, workDir, pipelineKind };
+}
+
+export function removeLocalPipelineWorkDir(workDir: string): void {
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+if (require.main === module) {
+  const repositoryRoot = process.argv[2] ?? process.cwd();
+  runParentPipelineLocally({ repositoryRoot }).then(
+    (result) => {
+      process.stdout.write(`slipway pipeline: the clone stays in ${result.workDir} for inspection\n`);
+      process.exitCode = result.passed ? 0 : 1;
+    },
+    (error: unknown) => {
+      process.stderr.write(`slipway pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,73 @@
+// The one slow test: the parent pipeline of this repository's HEAD, run by gitlab-ci-local with the shell executor
+// exactly as `npm run pipeline` runs it, through validate, plan and the weather-app child pipeline's lint and test
+// jobs (each installs the workspace with npm ci, as on a runner). Only this file runs it.
+import { Writable } from 'node:stream';
+import {
+  type LocalPipelineResult,
+  parseJobReportLine,
+  removeLocalPipelineWorkDir,
+  runParentPipelineLocally,
+} from '../src/local-pipeline/run-parent-pipeline-locally';
+import { REPOSITORY_ROOT } from './support/fixture-repository';
+
+const FOUR_NPM_INSTALLS_ON_TWO_BUSY_CORES = 30 * 60_000;
+
+let result: LocalPipelineResult | undefined;
+let output = '';
+
+afterAll(() => {
+  if (result) removeLocalPipelineWorkDir(result.workDir);
+});
+
+function lastLines(text: string, count: number): string {
+  return text.split('\n').slice(-count).join('\n');
+}
+
+// gitlab-ci-local reports a trigger job with `strategy: depend` as passed even when its child pipeline failed, so
+// the runner reads every job's outcome from the reports gitlab-ci-local prints per pipeline.
+it.each([
+  [' PASS  plan           ', { name: 'plan', outcome: 'passed' }],
+  [
+    ' PASS  [apps -> weather-app-pipeline] -> weather-app-test   90.15% coverage',
+    { name: 'weather-app-test', outcome: 'passed' },
+  ],
+  [' WARN  weather-app-trivy  pre_script', { name: 'weather-app-trivy', outcome: 'allowed to fail' }],
+  [' FAIL  weather-app-test               ', { name: 'weather-app-test', outcome: 'failed' }],
+  [' WARN  downstream pipeline is experimental in gitlab-ci-local', undefined],
+  [' WARN  weather-app-lint  after_script', undefined],
+  ['weather-app-test > PASS test/app.test.ts', undefined],
+])('reads the job report line %j', (line, expected) => {
+  expect(parseJobReportLine(line)).toEqual(expected);
+});
+
+it(
+  'runs validate, plan and the weather-app lint and test jobs, and they pass',
+  async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        output += chunk.toString();
+        done();
+      },
+    });
+
+    result = await runParentPipelineLocally({ repositoryRoot: REPOSITORY_ROOT, output: sink });
+
+    if (!result.passed) throw new Error(`the local pipeline failed:\n${lastLines(output, 150)}`);
+    const outcomes = Object.fromEntries(result.jobs.map((job) => [job.name, job.outcome]));
+    expect(outcomes).toEqual({
+      'templates-check': 'passed',
+      plan: 'passed',
+      apps: 'passed',
+      'weather-app-pipeline': 'passed',
+      'weather-app-lint': 'passed',
+      'weather-app-test': 'passed',
+    });
+    // The plan job's log names the app and why; the child pipeline ran that app's own jobs.
+    expect(output).toMatch(/plan +> +run +weather-app: /);
+    expect(output).toMatch(/\[apps -> weather-app-pipeline\] -> weather-app-test +\$ npx turbo run test/);
+    // Lint and test each installed the workspace themselves, as a runner's fresh checkout must.
+    expect(output).toMatch(/weather-app-lint +> added \d+ packages/);
+    expect(output).toMatch(/weather-app-test +> added \d+ packages/);
+  },
+  FOUR_NPM_INSTALLS_ON_TWO_BUSY_CORES,
+);
