@@ -44,6 +44,8 @@ let buildArgs;
 let coldBuild;
 let warmBuild;
 let contextDir;
+// Everything the builds create, removed at the end (tags, and build-cache layers by id).
+const createdImages = [coldTag, warmTag];
 const plantedFiles = {
   '.env': `OPENWEATHER_API_KEY=${fakeSecret}\n`,
   [`apps/${app}/.env.local`]: `OPENWEATHER_API_KEY=${fakeSecret}\n`,
@@ -171,7 +173,6 @@ before(async () => {
     SOURCE_URL: 'https://gitlab.example.com/slipway/slipway',
   };
 
-  const createdImages = [coldTag, warmTag];
   cleanup.defer('remove the images and build-cache layers this run created', () =>
     removeImages(createdImages),
   );
@@ -234,6 +235,32 @@ describe(`the ${app} image built from docker/Dockerfile`, () => {
     const warm = (await inspectLocalImage(warmTag)).manifest.layers.map((layer) => layer.digest);
     assert.deepEqual(warm.slice(0, -1), cold.slice(0, -1));
     assert.notEqual(warm.at(-1), cold.at(-1));
+  });
+
+  it('refuses an unknown APP and malformed build metadata with one clear message each', async () => {
+    const cases = [
+      [
+        { app: 'no-such-service' },
+        /APP=no-such-service is not a service: apps\/no-such-service\/package\.json is missing/,
+      ],
+      [
+        { buildArgs: { GIT_COMMIT_SHA: 'abc1234' } },
+        /GIT_COMMIT_SHA must be the full 40-character lowercase hex commit SHA/,
+      ],
+      [{ buildArgs: { BUILD_TIME: 'yesterday' } }, /BUILD_TIME must be an ISO 8601 timestamp/],
+    ];
+    for (const [override, message] of cases) {
+      await assert.rejects(
+        buildServiceImage({
+          contextDir,
+          tag: `localhost/slipway/${app}:image-test-${runId}-refused`,
+          app: override.app ?? app,
+          buildArgs: { ...buildArgs, ...override.buildArgs },
+          imageIds: createdImages,
+        }),
+        message,
+      );
+    }
   });
 
   it('serves /health and /version as uid 1000 behind tini, and exits 0 on SIGTERM', async () => {
