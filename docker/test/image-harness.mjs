@@ -133,6 +133,8 @@ export async function buildServiceImage({
     'chroot',
     '--pull=never',
     '--layers',
+    // A failed build otherwise leaves its working container behind, pinning its images.
+    '--force-rm',
     '--format',
     'docker',
     ...(noCache ? ['--no-cache'] : []),
