@@ -220,7 +220,7 @@ describe('the base commit', () => {
 
     expect(result.range).toMatchObject({ base: baseCommit, head: baseCommit, baseSource: 'default-branch' });
     expect(result.apps.map((app) => app.app)).toEqual(['status-app', 'weather-app']);
-    expect(result.apps[0]?.reason).toMatch(/no earlier push to compare with/);
+    expect(result.apps[0]?.reason).toMatch(/there is no previous push to compare with/);
   });
 
   it('deepens a shallow clone until the base is reachable instead of planning everything', async () => {

@@ -179,7 +179,9 @@ if (require.main === module) {
   const repositoryRoot = process.argv[2] ?? process.cwd();
   runParentPipelineLocally({ repositoryRoot }).then(
     (result) => {
-      process.stdout.write(`slipway pipeline: the clone stays in ${result.workDir} for inspection\n`);
+      // A passed run's clone holds four installed workspaces; a failed one is kept for inspection.
+      if (result.passed) removeLocalPipelineWorkDir(result.workDir);
+      else process.stdout.write(`slipway pipeline: the clone stays in ${result.workDir} for inspection\n`);
       process.exitCode = result.passed ? 0 : 1;
     },
     (error: unknown) => {

@@ -104,8 +104,10 @@ export async function planChildPipelines(options: PlanOptions): Promise<ChildPip
     return { range, apps: everyApp(apps, reason), allApps };
   }
   if (base === head && range.baseSource === 'default-branch') {
-    // A tag, or a manual or scheduled run on the default branch: there is no earlier push to compare with.
-    const reason = 'no earlier push to compare with (tag, manual or scheduled pipeline), so every app runs';
+    // A tag, or a manual, scheduled or local run on the default branch: there is no earlier push to compare with.
+    const reason =
+      'HEAD is on the default branch and there is no previous push to compare with ' +
+      '(a tag, or a manual, scheduled or local run), so every app runs';
     return { range, apps: everyApp(apps, reason), allApps };
   }
 
