@@ -4,7 +4,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { run as runVerifyCommand } from '../src/commands/verify';
+import {
+  DEFAULT_INTERVAL_SECONDS,
+  DEFAULT_TIMEOUT_SECONDS,
+  run as runVerifyCommand,
+} from '../src/commands/verify';
 import { VERIFY_EXIT } from '../src/verify/verify-deployment';
 import {
   SMOKE_PATH,
@@ -112,4 +116,10 @@ describe('verify parity: slipway verify vs the deploy template sh twin', () => {
     },
     120_000,
   );
+
+  it('has the same defaults for the timeout and the poll interval', () => {
+    const script = extractShellVerifyScript();
+    expect(script).toContain(`\${SLIPWAY_VERIFY_TIMEOUT:-${DEFAULT_TIMEOUT_SECONDS}}`);
+    expect(script).toContain(`\${SLIPWAY_VERIFY_INTERVAL:-${DEFAULT_INTERVAL_SECONDS}}`);
+  });
 });

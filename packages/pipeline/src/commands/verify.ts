@@ -3,6 +3,10 @@ import { parseArgs } from 'node:util';
 import { CliUsageError } from '../cli-errors';
 import { verifyDeployment, type VerifyOptions } from '../verify/verify-deployment';
 
+// The deploy template's sh twin has the same defaults; verify-parity.test.ts keeps them in step.
+export const DEFAULT_TIMEOUT_SECONDS = 120;
+export const DEFAULT_INTERVAL_SECONDS = 2;
+
 const USAGE = `usage: slipway verify --url URL --expect-commit SHA [--timeout SECONDS] [--interval SECONDS] [--smoke PATH]
 
 Polls URL/health until its JSON "status" is "pass" and URL/version reports "commit" == SHA,
@@ -12,7 +16,7 @@ options:
   --url URL            base URL of the deployment (http or https)
   --expect-commit SHA  full 40-hex commit the deployment must serve
   --timeout SECONDS    total time to wait (default 120)
-  --interval SECONDS   pause between attempts (default 5)
+  --interval SECONDS   pause between attempts (default 2)
   --smoke PATH         path to GET once verified, e.g. /weather?city=London
 
 exit codes: 0 ok, 2 usage, 3 unhealthy, 4 wrong version, 5 no answer (timeout), 6 smoke test failed`;
@@ -68,8 +72,8 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
   if (smokePath !== undefined && !smokePath.startsWith('/')) {
     throw new CliUsageError(`--smoke must be a path starting with "/", got "${smokePath}"`);
   }
-  const timeoutSeconds = parseSeconds('timeout', values.timeout, 120);
-  const intervalSeconds = parseSeconds('interval', values.interval, 5);
+  const timeoutSeconds = parseSeconds('timeout', values.timeout, DEFAULT_TIMEOUT_SECONDS);
+  const intervalSeconds = parseSeconds('interval', values.interval, DEFAULT_INTERVAL_SECONDS);
   if (intervalSeconds <= 0) throw new CliUsageError('--interval must be greater than 0');
   return { baseUrl, expectCommit, timeoutSeconds, intervalSeconds, smokePath };
 }
