@@ -6,7 +6,7 @@ import { queryTurboWorkspace, type TurboChangeReason, type WorkspacePackage } fr
 
 /** One app whose pipeline runs, and why: the shape `slipway plan --format json` prints. */
 export interface PlannedApp {
-  /** The app's directory name, e.g. "weather-app"; also the trigger job's name. */
+  /** The app's directory name, e.g. "weather-app"; its trigger job is "<app>-pipeline". */
   app: string;
   /** Relative to the repository root, e.g. "apps/weather-app". */
   path: string;
