@@ -11,7 +11,8 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
   beforeEach(() => {
     stub.behaviour = { kind: 'ok' };
     stub.received.length = 0;
-    client = new OpenWeatherClient({ apiKey: STUB_API_KEY, baseUrl: stub.url, timeoutMs: 300 });
+    // Generous, so a loaded CI runner never turns a healthy call into a timeout; the timeout test sets its own.
+    client = new OpenWeatherClient({ apiKey: STUB_API_KEY, baseUrl: stub.url, timeoutMs: 2000 });
   });
   afterEach(() => client.close());
 
@@ -77,7 +78,8 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
   });
 
   it('maps a rejected key (401) to 502 without saying the key', async () => {
-    client = new OpenWeatherClient({ apiKey: 'wrong-key-abcdef', baseUrl: stub.url, timeoutMs: 300 });
+    await client.close();
+    client = new OpenWeatherClient({ apiKey: 'wrong-key-abcdef', baseUrl: stub.url, timeoutMs: 2000 });
     const error = await failure();
     expect(error.status).toBe(502);
     expect(error.message).toMatch(/rejected our credentials/);
@@ -104,7 +106,9 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
   });
 
   it('gives up after the timeout with 504', async () => {
-    stub.behaviour = { kind: 'slow', delayMs: 5000 };
+    await client.close();
+    client = new OpenWeatherClient({ apiKey: STUB_API_KEY, baseUrl: stub.url, timeoutMs: 300 });
+    stub.behaviour = { kind: 'slow', delayMs: 30_000 };
     const error = await failure();
     expect(error.status).toBe(504);
     expect(error.message).toContain('300 ms');
