@@ -2,7 +2,8 @@ import autocannon from 'autocannon';
 import { OpenWeatherStub, type StubBehaviour } from '../test/support/openweather-stub';
 import { FORM_HEADERS, startAppAgainstStub, type AppUnderTest } from './app-under-test';
 
-const TIMEOUT_MS = 300;
+// Generous, so that a healthy loopback call on a loaded CI runner never times out; the slow fault is far slower.
+const TIMEOUT_MS = 1500;
 const TTL_SECONDS = 1;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -18,7 +19,7 @@ type Fault = {
 const FAULTS: Fault[] = [
   {
     name: 'slow past the timeout',
-    behaviour: { kind: 'slow', delayMs: TIMEOUT_MS * 5 },
+    behaviour: { kind: 'slow', delayMs: TIMEOUT_MS * 10 },
     status: 504,
     problemType: 'upstream-timeout',
   },
