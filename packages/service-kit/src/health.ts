@@ -72,6 +72,7 @@ function sendHealth(res: Response, httpStatus: number, body: unknown): void {
     .status(httpStatus)
     .type('application/health+json')
     .set('cache-control', 'no-store')
+    .set('x-content-type-options', 'nosniff')
     .send(JSON.stringify(body));
 }
 

@@ -27,10 +27,14 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set('etag', false);
   app.set('trust proxy', false);
 
+  // Probes come first: orchestrators call them every few seconds, they answer JSON only (no page for a CSP or
+  // frame policy to protect), and they are not request-logged, so helmet's headers and a per-request logger
+  // would be pure cost on the hottest route. The health router sets its own nosniff and no-store.
+  app.use(healthRouter(options.health));
+
   app.use(helmet());
   app.use(createRequestLogger(options.logger));
 
-  app.use(healthRouter(options.health));
   const versionBody = JSON.stringify(options.version);
   app.get('/version', (_req, res) => {
     res.type('application/json').set('cache-control', 'no-store').send(versionBody);

@@ -67,6 +67,23 @@ describe('createServiceApp', () => {
     await request(app).get('/health/live').expect(200);
   });
 
+  it('answers probes ahead of helmet and the request logger, with nosniff and no-store only', async () => {
+    const { app, records } = buildApp();
+    for (const path of ['/health', '/health/live', '/health/ready']) {
+      const res = await request(app).get(path).expect(200);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['content-security-policy']).toBeUndefined();
+      expect(res.headers['x-request-id']).toBeUndefined();
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+    expect(records()).toEqual([]);
+    // Everything else still passes through helmet and the request logger.
+    const other = await request(app).get('/health-check-lookalike').expect(404);
+    expect(other.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(other.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('serves /version from build metadata', async () => {
     const { app } = buildApp();
     const res = await request(app).get('/version').expect(200);
