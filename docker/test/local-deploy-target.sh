@@ -38,17 +38,28 @@ tls_verify="${SLIPWAY_REGISTRY_TLS_VERIFY:-true}"
 state="$SLIPWAY_LOCAL_TARGET_DIR/$SLIPWAY_ENVIRONMENT-$SLIPWAY_APP"
 mkdir -p "$state"
 
-# Stops what runs now: the whole session started by start_image (buildah run, tini, node), then its container.
+# The processes of the session start_image created. buildah run puts the app in a process group of its own, and the app
+# outlives buildah run, so the session (the id start_image recorded) is what holds them all.
+session_pids() {
+  ps -eo pid=,sid= | awk -v sid="$1" '$2 == sid { print $1 }'
+}
+
+# Stops what runs now (SIGTERM, the app's graceful shutdown; SIGKILL after 15 s), then removes its container.
 stop_running() {
   [ -f "$state/pid" ] || return 0
-  pid="$(cat "$state/pid")"
-  if kill -TERM -- "-$pid" 2>/dev/null; then
+  session="$(cat "$state/pid")"
+  pids="$(session_pids "$session")"
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086 # one pid per word
+    kill -TERM $pids 2>/dev/null || true
     waited=0
-    while kill -0 -- "-$pid" 2>/dev/null && [ "$waited" -lt 15 ]; do
+    while [ -n "$(session_pids "$session")" ] && [ "$waited" -lt 15 ]; do
       sleep 1
       waited=$((waited + 1))
     done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    pids="$(session_pids "$session")"
+    # shellcheck disable=SC2086
+    if [ -n "$pids" ]; then kill -KILL $pids 2>/dev/null || true; fi
   fi
   if [ -f "$state/container" ]; then buildah rm "$(cat "$state/container")" >/dev/null 2>&1 || true; fi
   rm -f "$state/pid" "$state/container"
@@ -61,7 +72,7 @@ start_image() {
   command="$(buildah inspect --type container \
     --format '{{range .Docker.Config.Entrypoint}}{{.}} {{end}}{{range .Docker.Config.Cmd}}{{.}} {{end}}' "$container")"
   [ -n "$command" ] || die "$1 has neither ENTRYPOINT nor CMD"
-  # setsid: its own session and process group, so stop_running can end it by id and the job's end does not.
+  # setsid: a session of its own, so stop_running can find everything it started and the job's end does not stop it.
   # shellcheck disable=SC2086 # the command is the image's exec-form words, none containing spaces
   setsid buildah run --isolation chroot --env "PORT=$port" --env HOST=127.0.0.1 "$container" -- $command \
     >"$state/log" 2>&1 </dev/null &
