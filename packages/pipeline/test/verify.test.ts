@@ -113,7 +113,7 @@ describe('slipway verify flags', () => {
     expect(parseVerifyOptions(valid)).toMatchObject({
       expectCommit: COMMIT,
       timeoutSeconds: 120,
-      intervalSeconds: 5,
+      intervalSeconds: 2,
     });
   });
 

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CliUsageError } from '../cli-errors';
+import { type ParseArgsConfig } from 'node:util';
+import { CliUsageError, parseFlags } from '../cli-errors';
 import { collectLintTargets, lintTarget } from '../gitlab/ci-lint';
 import { followPipeline, summarizeFollow } from '../gitlab/follow-pipeline';
 import {
@@ -71,17 +71,20 @@ shows the commit and image digest it deploys, asks for confirmation (--yes skips
 
 type Subcommand = keyof typeof USAGE;
 
-function parseFlags<O extends ParseArgsConfig['options']>(sub: Subcommand, argv: string[], options: O) {
-  try {
-    return parseArgs({
+function parseSubcommandFlags<O extends ParseArgsConfig['options']>(
+  sub: Subcommand,
+  argv: string[],
+  options: O,
+) {
+  return parseFlags(
+    {
       args: argv,
       options: { ...COMMON_OPTIONS, ...options },
       strict: true,
       allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new CliUsageError(`${(error as Error).message}\n\n${USAGE[sub]}`);
-  }
+    },
+    USAGE[sub],
+  ).values;
 }
 
 function resolveProject(flag: string | undefined, env: NodeJS.ProcessEnv): ProjectRef {
@@ -146,7 +149,7 @@ function listApps(repoRoot: string): string[] {
 }
 
 async function setup(ctx: Context, argv: string[]): Promise<number> {
-  const flags = parseFlags('setup', argv, {
+  const flags = parseSubcommandFlags('setup', argv, {
     'registry-auth-file': { type: 'string' },
     'kubeconfig-file': { type: 'string' },
     'ssh-key-file': { type: 'string' },
@@ -195,7 +198,10 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
 }
 
 async function lint(ctx: Context, argv: string[]): Promise<number> {
-  const flags = parseFlags('lint', argv, { ref: { type: 'string' }, 'repo-root': { type: 'string' } });
+  const flags = parseSubcommandFlags('lint', argv, {
+    ref: { type: 'string' },
+    'repo-root': { type: 'string' },
+  });
   if (flags.help) return usage(ctx, 'lint');
   const project = resolveProject(flags.project, ctx.io.env);
   const repoRoot = findRepoRoot(flags['repo-root'], ctx.io.cwd);
@@ -213,7 +219,7 @@ async function lint(ctx: Context, argv: string[]): Promise<number> {
 }
 
 async function runPipeline(ctx: Context, argv: string[]): Promise<number> {
-  const flags = parseFlags('run', argv, {
+  const flags = parseSubcommandFlags('run', argv, {
     ref: { type: 'string' },
     interval: { type: 'string' },
     timeout: { type: 'string' },
@@ -250,7 +256,7 @@ async function confirm(ctx: Context, question: string): Promise<boolean> {
 }
 
 async function promote(ctx: Context, argv: string[]): Promise<number> {
-  const flags = parseFlags('promote', argv, {
+  const flags = parseSubcommandFlags('promote', argv, {
     pipeline: { type: 'string' },
     ref: { type: 'string' },
     app: { type: 'string' },

@@ -1,8 +1,7 @@
 // `slipway plan`: which apps a change affects, as the YAML of a dynamic child pipeline (or the plan as JSON).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { CliUsageError } from '../cli-errors';
+import { CliUsageError, parseFlags } from '../cli-errors';
 import {
   findAppsWithoutPipeline,
   type ChildPipelinePlan,
@@ -36,9 +35,8 @@ export interface PlanCommandOptions {
 }
 
 export function parsePlanOptions(argv: string[]): PlanCommandOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseFlags(
+    {
       args: argv,
       strict: true,
       allowPositionals: false,
@@ -49,10 +47,9 @@ export function parsePlanOptions(argv: string[]): PlanCommandOptions | 'help' {
         format: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
-  } catch (error) {
-    throw new CliUsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+    },
+    USAGE,
+  );
   if (values.help) return 'help';
   for (const flag of ['base', 'head', 'out'] as const) {
     const value = values[flag];

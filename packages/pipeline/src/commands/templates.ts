@@ -2,8 +2,7 @@
 // ci-templates/README.md generated from the templates' spec headers.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { CliUsageError } from '../cli-errors';
+import { CliUsageError, parseFlags } from '../cli-errors';
 import { checkPipelineIncludes, relativeTo } from '../templates/check-pipeline';
 import { checkTemplate } from '../templates/check-template';
 import { renderInputTables } from '../templates/readme-tables';
@@ -56,8 +55,8 @@ function defaultPipelines(root: string): string[] {
 }
 
 function parseCommandArgs(argv: string[]) {
-  try {
-    return parseArgs({
+  return parseFlags(
+    {
       args: argv,
       strict: true,
       allowPositionals: true,
@@ -67,10 +66,9 @@ function parseCommandArgs(argv: string[]) {
         root: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (error) {
-    throw new CliUsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+    },
+    USAGE,
+  );
 }
 
 function report(problems: string[], summary: string): number {

@@ -1,6 +1,5 @@
 // `slipway verify`: wait until a deployment is healthy and serves the expected commit, then smoke-test it.
-import { parseArgs } from 'node:util';
-import { CliUsageError } from '../cli-errors';
+import { CliUsageError, parseFlags } from '../cli-errors';
 import { verifyDeployment, type VerifyOptions } from '../verify/verify-deployment';
 
 // The deploy template's sh twin has the same defaults; verify-parity.test.ts keeps them in step.
@@ -30,9 +29,8 @@ function parseSeconds(flag: string, raw: string | undefined, fallback: number): 
 }
 
 export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseFlags(
+    {
       args: argv,
       strict: true,
       allowPositionals: false,
@@ -44,10 +42,9 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
         smoke: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
-  } catch (error) {
-    throw new CliUsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
+    },
+    USAGE,
+  );
   if (values.help) return 'help';
   if (!values.url) throw new CliUsageError(`--url is required\n\n${USAGE}`);
   if (!values['expect-commit']) throw new CliUsageError(`--expect-commit is required\n\n${USAGE}`);
