@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { escapeHtml } from './html';
+import { requestLogger } from './request-context';
 
 /**
  * An error with an HTTP meaning. `detail` is shown to clients, so it must never contain secrets or internals.
@@ -116,7 +117,7 @@ export function errorHandler(options: {
     }
     if (error instanceof HttpError) {
       if (error.options.headers) res.set(error.options.headers);
-      const log = error.status >= 500 ? (req.log ?? options.logger) : undefined;
+      const log = error.status >= 500 ? requestLogger(options.logger, req) : undefined;
       log?.warn({ err: { type: error.options.type, message: error.message } }, 'request failed');
       send(
         req,
@@ -131,7 +132,7 @@ export function errorHandler(options: {
       send(req, res, problemFor(req, clientError.status, clientError.message), renderPage);
       return;
     }
-    (req.log ?? options.logger).error({ err: error }, 'unhandled error');
+    requestLogger(options.logger, req).error({ err: error }, 'unhandled error');
     const detail =
       !options.production && error instanceof Error
         ? `${error.message}\n${error.stack ?? ''}`
