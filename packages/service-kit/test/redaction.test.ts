@@ -5,23 +5,39 @@ describe('log redaction', () => {
   it('censors credential headers of logged requests and responses, and secrets in child bindings', () => {
     const { logger, records } = capturedLogger();
     logger.info({
-      req: { headers: { authorization: 'a-secret', cookie: 'b-secret', 'x-api-key': 'c-secret', accept: '*/*' } },
+      req: {
+        headers: { authorization: 'a-secret', cookie: 'b-secret', 'x-api-key': 'c-secret', accept: '*/*' },
+      },
       res: { headers: { 'set-cookie': 'd-secret', 'content-type': 'text/html' } },
     });
-    logger.child({ token: 'e-secret', upstream: { password: 'f-secret', host: 'example.org' } }).info('child');
+    logger
+      .child({ token: 'e-secret', upstream: { password: 'f-secret', host: 'example.org' } })
+      .info('child');
     const [request, child] = records();
     expect(request?.req).toEqual({
-      headers: { authorization: '[Redacted]', cookie: '[Redacted]', 'x-api-key': '[Redacted]', accept: '*/*' },
+      headers: {
+        authorization: '[Redacted]',
+        cookie: '[Redacted]',
+        'x-api-key': '[Redacted]',
+        accept: '*/*',
+      },
     });
     expect(request?.res).toEqual({ headers: { 'set-cookie': '[Redacted]', 'content-type': 'text/html' } });
-    expect(child).toMatchObject({ token: '[Redacted]', upstream: { password: '[Redacted]', host: 'example.org' } });
+    expect(child).toMatchObject({
+      token: '[Redacted]',
+      upstream: { password: '[Redacted]', host: 'example.org' },
+    });
   });
 
   it('censors secret fields of logged errors and of objects interpolated into the message', () => {
     const { logger, lines, records } = capturedLogger();
     logger.error({ err: Object.assign(new Error('upstream said no'), { appid: 'g-secret' }) }, 'failed');
     logger.info('config %o and %j', { api_key: 'h-secret' }, { nested: { token: 'i-secret' } });
-    expect(records()[0]?.err).toMatchObject({ message: 'upstream said no', appid: '[Redacted]', type: 'Error' });
+    expect(records()[0]?.err).toMatchObject({
+      message: 'upstream said no',
+      appid: '[Redacted]',
+      type: 'Error',
+    });
     expect(lines().join('\n')).not.toMatch(/[a-z]-secret/);
   });
 
