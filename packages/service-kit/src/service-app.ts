@@ -1,4 +1,6 @@
-import express, { type Express } from 'express';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { errorHandler, notFoundHandler, type ErrorPageRenderer } from './errors';
@@ -32,7 +34,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   // would be pure cost on the hottest route. The health router sets its own nosniff and no-store.
   app.use(healthRouter(options.health));
 
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(createRequestLogger(options.logger));
 
   const versionBody = JSON.stringify(options.version);
@@ -51,4 +53,32 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     }),
   );
   return app;
+}
+
+/**
+ * helmet's default headers, recorded once at start-up by running helmet against a stand-in response. Its
+ * defaults do not depend on the request (no CSP nonces or functions), so every response gets the identical
+ * headers, with helmet's own name casing; setting them from a list skips helmet's chain of twelve
+ * middlewares per request (about 3 µs of its 6 µs). helmet also removes X-Powered-By, which
+ * `app.disable('x-powered-by')` already keeps off.
+ */
+function securityHeaders(): RequestHandler {
+  const headers: Array<readonly [string, string]> = [];
+  const recorder = {
+    setHeader(name: string, value: string) {
+      headers.push([name, value]);
+    },
+    removeHeader() {},
+  };
+  let failure: unknown;
+  helmet()(new IncomingMessage(new Socket()), recorder as unknown as ServerResponse, (error?: unknown) => {
+    failure = error;
+  });
+  if (failure !== undefined || headers.length === 0) {
+    throw new Error(`helmet did not produce its default headers: ${String(failure)}`);
+  }
+  return (_req, res, next) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    next();
+  };
 }

@@ -1,4 +1,5 @@
 import express from 'express';
+import helmet from 'helmet';
 import request from 'supertest';
 import { createServiceApp, HttpError, resolveVersionInfo } from '../src';
 import { capturedLogger, testHealth } from './support';
@@ -163,5 +164,38 @@ describe('createServiceApp', () => {
       .send(`city=${'x'.repeat(2000)}`)
       .expect(413);
     expect(res.body).toMatchObject({ status: 413, title: 'Payload Too Large' });
+  });
+});
+
+describe('security headers', () => {
+  it('sends exactly the headers helmet itself sends for the same request', async () => {
+    const helmetOnly = express();
+    helmetOnly.disable('x-powered-by');
+    helmetOnly.set('etag', false);
+    helmetOnly.use(helmet());
+    helmetOnly.get('/api/data', (_req, res) => {
+      res.json({ ok: true });
+    });
+    const fromHelmet = await request(helmetOnly).get('/api/data').expect(200);
+    const fromChassis = await request(buildApp().app).get('/api/data').expect(200);
+    const chassisOnly = new Set(['x-request-id']);
+    const withoutVolatile = (headers: Record<string, string>) =>
+      Object.fromEntries(
+        Object.entries(headers).filter(([name]) => name !== 'date' && !chassisOnly.has(name)),
+      );
+    expect(withoutVolatile(fromChassis.headers)).toEqual(withoutVolatile(fromHelmet.headers));
+    expect(fromChassis.headers['content-security-policy']).toBe(
+      fromHelmet.headers['content-security-policy'],
+    );
+    expect(Object.keys(fromHelmet.headers).length).toBeGreaterThan(12);
+    // Same names on the wire too, casing included (supertest's headers object lowercases them).
+    const rawNames = (res: request.Response) =>
+      (res as unknown as { res: { rawHeaders: string[] } }).res.rawHeaders.filter((_v, i) => i % 2 === 0);
+    expect(rawNames(fromChassis)).toEqual(
+      expect.arrayContaining(
+        rawNames(fromHelmet).filter((n) => /^(X|Cross|Content-Security|Origin|Referrer|Strict)/.test(n)),
+      ),
+    );
+    expect(rawNames(fromHelmet)).toContain('Content-Security-Policy');
   });
 });
