@@ -4,6 +4,7 @@
 import { Writable } from 'node:stream';
 import {
   type LocalPipelineResult,
+  parseJobFinishedLine,
   parseJobReportLine,
   removeLocalPipelineWorkDir,
   runParentPipelineLocally,
@@ -38,6 +39,20 @@ it.each([
   ['weather-app-test > PASS test/app.test.ts', undefined],
 ])('reads the job report line %j', (line, expected) => {
   expect(parseJobReportLine(line)).toEqual(expected);
+});
+
+// The durations in npm run e2e's summary come from the line gitlab-ci-local prints when a job ends.
+it.each([
+  ['plan            finished in 24 s', { name: 'plan', seconds: 24 }],
+  [
+    '\t\t[apps -> weather-app-pipeline] -> weather-app-build      finished in 2.5 min',
+    { name: 'weather-app-build', seconds: 150 },
+  ],
+  ['weather-app-lint finished in 850 ms', { name: 'weather-app-lint', seconds: 0.85 }],
+  ['parsing and downloads finished in 104 ms.', undefined],
+  ['weather-app-test > build finished in 3 s', undefined],
+])('reads the job duration line %j', (line, expected) => {
+  expect(parseJobFinishedLine(line)).toEqual(expected);
 });
 
 it(

@@ -17,6 +17,15 @@ export interface LocalPipelineOptions {
   defaultBranch?: string;
   /** Receives gitlab-ci-local's output and the runner's own notes. */
   output?: NodeJS.WritableStream;
+  /**
+   * Also run the delivery jobs (build, scan, release, deploy), which need a registry and deploy targets (see
+   * `npm run e2e`); off by default, so the pipeline stops after test.
+   */
+  delivery?: boolean;
+  /** More project CI/CD variables (gitlab-ci-local's variables file, which also reaches the child pipelines). */
+  variables?: Record<string, string>;
+  /** Manual jobs to play, as someone pressing their button would (gitlab-ci-local --manual). */
+  manualJobs?: string[];
 }
 
 export type JobOutcome = 'passed' | 'failed' | 'allowed to fail';
@@ -25,8 +34,10 @@ export interface LocalPipelineResult {
   /** True when gitlab-ci-local succeeded and no job failed, in the parent or in any child pipeline. */
   passed: boolean;
   /** Every job that ran, parent and child pipelines alike, in the order gitlab-ci-local reported them. */
-  jobs: Array<{ name: string; outcome: JobOutcome }>;
+  jobs: Array<{ name: string; outcome: JobOutcome; durationSeconds?: number }>;
   workDir: string;
+  /** The full SHA of the commit that ran (CI_COMMIT_SHA). */
+  commit: string;
   /** What the pipeline ran as: a default-branch push, or a merge request from the current branch. */
   pipelineKind: 'default-branch' | 'merge-request';
 }
@@ -47,6 +58,18 @@ const JOB_REPORT_LINES: Array<[RegExp, JobOutcome]> = [
   [/^ FAIL +(\S+)\s*$/, 'failed'],
 ];
 
+// gitlab-ci-local's line when a job ends: "plan   finished in 20 s"; a child pipeline's is indented and carries its
+// trigger path: "\t\t[apps -> weather-app-pipeline] -> weather-app-lint   finished in 1.2 min".
+const JOB_FINISHED_LINE = /^\s*(?:\[[^\]]*\] -> )?(\S+) +finished in ([\d.]+) (ms|s|min)\b/;
+const SECONDS_PER_UNIT: Record<string, number> = { ms: 0.001, s: 1, min: 60 };
+
+/** The job and its duration in seconds from a "<job> finished in <n> <unit>" line. */
+export function parseJobFinishedLine(line: string): { name: string; seconds: number } | undefined {
+  const match = JOB_FINISHED_LINE.exec(line);
+  if (!match?.[1] || !match[2] || !match[3]) return undefined;
+  return { name: match[1], seconds: Number(match[2]) * (SECONDS_PER_UNIT[match[3]] ?? 1) };
+}
+
 export function parseJobReportLine(line: string): { name: string; outcome: JobOutcome } | undefined {
   for (const [pattern, outcome] of JOB_REPORT_LINES) {
     const name = pattern.exec(line)?.[1];
@@ -59,15 +82,17 @@ function gitlabCiLocalBin(): string {
   return require.resolve('gitlab-ci-local/dist/index.js');
 }
 
-function localVariables(): string {
+function localVariables(delivery: boolean, extra: Record<string, string>): string {
   const variable = (value: string) => ({ type: 'variable', values: { '*': value } });
   return stringify({
-    // Build, scan, release and deploy need a registry, trivy and a cluster; locally the pipeline stops after test.
-    SLIPWAY_DELIVERY_DISABLED: variable('true'),
+    // Build, scan, release and deploy need a registry, trivy and a cluster; locally the pipeline stops after test
+    // unless the caller provides those (npm run e2e).
+    ...(delivery ? {} : { SLIPWAY_DELIVERY_DISABLED: variable('true') }),
     // With --force-shell-executor gitlab-ci-local still sets CI_PROJECT_DIR to /builds/<project>, so the
     // templates' npm cache ($CI_PROJECT_DIR/.npm) would land in /builds on this machine; use this machine's own
     // npm cache instead, the warm cache a runner restores from the lockfile-keyed CI cache.
     npm_config_cache: variable(process.env.npm_config_cache ?? join(homedir(), '.npm')),
+    ...Object.fromEntries(Object.entries(extra).map(([name, value]) => [name, variable(value)])),
   });
 }
 
@@ -116,14 +141,17 @@ export async function runParentPipelineLocally(options: LocalPipelineOptions): P
     throw new Error(`the repository has no branch "${defaultBranch}" for the merge request to target`);
   }
   await runGit(workDir, ['remote', 'set-head', 'origin', defaultBranch]);
-  writeFileSync(join(workDir, LOCAL_VARIABLES_FILE), localVariables());
+  writeFileSync(
+    join(workDir, LOCAL_VARIABLES_FILE),
+    localVariables(options.delivery ?? false, options.variables ?? {}),
+  );
 
   const variables =
     pipelineKind === 'merge-request' ? await mergeRequestVariables(workDir, defaultBranch, branch) : [];
-  const commit = await runGit(workDir, ['rev-parse', '--short', 'HEAD']);
+  const commit = await runGit(workDir, ['rev-parse', 'HEAD']);
   const kind =
     pipelineKind === 'merge-request' ? `a merge request into ${defaultBranch}` : `a push to ${defaultBranch}`;
-  say(`running .gitlab-ci.yml at ${branch} (${commit}) as ${kind} in ${workDir}`);
+  say(`running .gitlab-ci.yml at ${branch} (${commit.slice(0, 8)}) as ${kind} in ${workDir}`);
 
   const args = [
     gitlabCiLocalBin(),
@@ -135,9 +163,11 @@ export async function runParentPipelineLocally(options: LocalPipelineOptions): P
     '--concurrency',
     '1',
     '--no-color',
+    ...(options.manualJobs ?? []).flatMap((job) => ['--manual', job]),
     ...variables.flatMap((variable) => ['--variable', variable]),
   ];
   const jobs: LocalPipelineResult['jobs'] = [];
+  const durations = new Map<string, number>();
   const exitCode = await new Promise<number>((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: workDir,
@@ -153,9 +183,16 @@ export async function runParentPipelineLocally(options: LocalPipelineOptions): P
     createInterface({ input: child.stdout }).on('line', (line) => {
       output.write(`${line}\n`);
       const job = parseJobReportLine(line);
-      if (job) jobs.push(job);
+      if (job) jobs.push({ ...job, durationSeconds: durations.get(job.name) });
+      const finished = parseJobFinishedLine(line);
+      if (finished) durations.set(finished.name, finished.seconds);
     });
-    child.stderr.pipe(output, { end: false });
+    // A failed job's "finished in" line comes on stderr.
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      output.write(`${line}\n`);
+      const finished = parseJobFinishedLine(line);
+      if (finished) durations.set(finished.name, finished.seconds);
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });
@@ -168,7 +205,7 @@ export async function runParentPipelineLocally(options: LocalPipelineOptions): P
       ? `pipeline passed: ${jobs.map((job) => job.name).join(', ')}`
       : `pipeline failed: ${failed.length > 0 ? failed.join(', ') : `gitlab-ci-local exit code ${exitCode}`}`,
   );
-  return { passed, jobs, workDir, pipelineKind };
+  return { passed, jobs, workDir, commit, pipelineKind };
 }
 
 export function removeLocalPipelineWorkDir(workDir: string): void {
