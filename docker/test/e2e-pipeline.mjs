@@ -281,7 +281,12 @@ async function main() {
 
     // The repository's committed HEAD, plus the local overlay as one more commit, in a clone the runs start from.
     const source = join(work, 'source');
+    if (git(repoRoot, ['status', '--porcelain', '--untracked-files=no']) !== '') {
+      say('uncommitted changes are not part of the run: it runs the committed HEAD, as GitLab would');
+    }
     git(repoRoot, ['clone', '--quiet', '--no-hardlinks', `file://${repoRoot}`, source]);
+    // Deploys happen on the default branch only, so the runs are pushes to main whatever branch is checked out here.
+    git(source, ['checkout', '--quiet', '-B', 'main']);
     const trivyInstalled = onPath('trivy');
     if (!trivyInstalled) {
       say(
