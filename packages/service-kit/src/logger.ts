@@ -111,10 +111,11 @@ export function createLogger({ level, name, destination }: LoggerOptions): Logge
     destination,
   );
   // pino applies a bindings formatter to the root logger only, so children get theirs redacted here;
-  // children inherit this method from their parent, grandchildren included.
+  // children inherit this method from their parent, grandchildren included. A bound `err` goes through the
+  // redacting error serializer like a logged one (copying an Error here would lose its message and stack).
   const createChild = logger.child;
   logger.child = function childWithRedactedBindings(this: Logger, bindings, options) {
-    return createChild.call(this, redactSecrets(bindings), options);
+    return createChild.call(this, redactSecrets(bindings, 'err'), options);
   } as Logger['child'];
   return logger;
 }

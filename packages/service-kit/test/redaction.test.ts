@@ -38,6 +38,8 @@ describe('log redaction', () => {
       appid: '[Redacted]',
       type: 'Error',
     });
+    logger.child({ err: Object.assign(new Error('bound'), { token: 'k-secret' }) }).warn('child');
+    expect(records()[2]?.err).toMatchObject({ message: 'bound', token: '[Redacted]', type: 'Error' });
     expect(lines().join('\n')).not.toMatch(/[a-z]-secret/);
   });
 
