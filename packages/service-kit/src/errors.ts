@@ -2,7 +2,6 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { escapeHtml } from './html';
-import { requestLogger } from './request-context';
 
 /**
  * An error with an HTTP meaning. `detail` is shown to clients, so it must never contain secrets or internals.
@@ -117,7 +116,7 @@ export function errorHandler(options: {
     }
     if (error instanceof HttpError) {
       if (error.options.headers) res.set(error.options.headers);
-      const log = error.status >= 500 ? requestLogger(options.logger, req) : undefined;
+      const log = error.status >= 500 ? (req.log ?? options.logger) : undefined;
       log?.warn({ err: { type: error.options.type, message: error.message } }, 'request failed');
       send(
         req,
@@ -132,7 +131,7 @@ export function errorHandler(options: {
       send(req, res, problemFor(req, clientError.status, clientError.message), renderPage);
       return;
     }
-    requestLogger(options.logger, req).error({ err: error }, 'unhandled error');
+    (req.log ?? options.logger).error({ err: error }, 'unhandled error');
     const detail =
       !options.production && error instanceof Error
         ? `${error.message}\n${error.stack ?? ''}`
