@@ -165,14 +165,27 @@ function parseImageIds(log) {
   return [...log.matchAll(/^--> (?:Using cache )?([0-9a-f]{11,64})$/gm)].map((match) => match[1]);
 }
 
-/** Splits a buildah build log into its steps, each marked cached when buildah reused an existing layer for it. */
+/**
+ * Splits a buildah build log into its steps, each marked cached when buildah reused an existing layer for it.
+ * Every step but FROM ends with a `--> <id>` line, preceded by `--> Using cache <id>` when it was cached. A
+ * stage that a later `COPY --from` needs may be built right then, nested between that COPY's STEP line and its
+ * result, so results belong to the most recent step still waiting for one, not simply to the last step printed.
+ */
 export function parseBuildSteps(log) {
   const steps = [];
+  const waiting = [];
   for (const line of log.split('\n')) {
     const step =
       /^\[(\d+)\/(\d+)\] STEP (\d+)\/(\d+): (.*)$/.exec(line) ?? /^STEP (\d+)\/(\d+): (.*)$/.exec(line);
-    if (step) steps.push({ instruction: step.at(-1), cached: false });
-    else if (line.startsWith('--> Using cache ') && steps.length > 0) steps.at(-1).cached = true;
+    if (step) {
+      const parsed = { instruction: step.at(-1), cached: false };
+      steps.push(parsed);
+      if (!/^FROM\s/i.test(parsed.instruction)) waiting.push(parsed);
+    } else if (line.startsWith('--> Using cache ')) {
+      if (waiting.length > 0) waiting.at(-1).cached = true;
+    } else if (/^--> [0-9a-f]{11,64}$/.test(line)) {
+      waiting.pop();
+    }
   }
   return steps;
 }

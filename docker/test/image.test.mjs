@@ -20,6 +20,7 @@ import {
   listLayerEntries,
   promoteByDigest,
   pushImage,
+  parseBuildSteps,
   removeImages,
   repoRoot,
   run,
@@ -156,6 +157,21 @@ before(async () => {
   await checkImageTooling();
   workDir = mkdtempSync(join(tmpdir(), 'slipway-image-test-'));
   cleanup.defer(`remove ${workDir}`, () => rmSync(workDir, { recursive: true, force: true }));
+  // A containers-storage of its own, inherited by every buildah and skopeo this test runs: the cold build is
+  // then truly cold, and the warm rebuild can only reuse the cold build's layers. In a shared store, a
+  // --no-cache build adds one more copy of each identical step (`WORKDIR /app` on the base, say), buildah
+  // picks among equal cache candidates in store order, and a pick from an older chain misses at the next
+  // step: whether the dependency layer was reused then depended on the machine's history, not the Dockerfile.
+  const storageConf = join(workDir, 'storage.conf');
+  writeFileSync(
+    storageConf,
+    `[storage]\ndriver = "overlay"\ngraphroot = "${join(workDir, 'storage')}"\nrunroot = "${join(workDir, 'run')}"\n`,
+  );
+  process.env.CONTAINERS_STORAGE_CONF = storageConf;
+  cleanup.defer("remove the test's containers-storage", async () => {
+    await run('buildah', ['rm', '--all']).catch(() => {});
+    await run('buildah', ['rmi', '--all', '--force']).catch(() => {});
+  });
   contextDir = await copyWorkingTree(workDir);
   // What a developer's checkout has lying around; .dockerignore must keep all of it out of the build context.
   for (const [path, content] of Object.entries(plantedFiles)) {
@@ -454,5 +470,34 @@ describe(`the ${app} image built from docker/Dockerfile`, () => {
       figures.push([`  ${describeLayer(createdBy, entries)}`, mebibytes(layer.size)]);
     });
     figures.push(['digest (commit tag = staging = production)', digest]);
+  });
+});
+
+describe('parseBuildSteps', () => {
+  it('credits a COPY --from its own result when buildah builds the needed stage in between', () => {
+    const log = [
+      '[3/3] STEP 2/4: WORKDIR /app',
+      '--> Using cache aaaaaaaaaaaaaaaa',
+      '--> aaaaaaaaaaa',
+      '[3/3] STEP 3/4: COPY --from=prod-deps /app/ ./',
+      '[2/3] STEP 1/2: FROM manifests AS prod-deps',
+      '[2/3] STEP 2/2: RUN npm ci --omit=dev',
+      '--> bbbbbbbbbbb',
+      '--> Using cache cccccccccccccccc',
+      '--> ccccccccccc',
+      '[3/3] STEP 4/4: COPY --from=build /compiled/ ./',
+      '[3/3] COMMIT localhost/x',
+      '--> ddddddddddd',
+    ].join('\n');
+    assert.deepEqual(
+      parseBuildSteps(log).map(({ instruction, cached }) => [instruction.split(' ')[0], cached]),
+      [
+        ['WORKDIR', true],
+        ['COPY', true],
+        ['FROM', false],
+        ['RUN', false],
+        ['COPY', false],
+      ],
+    );
   });
 });
