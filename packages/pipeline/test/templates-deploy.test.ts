@@ -163,27 +163,25 @@ describe('deploy.yml with the script driver, run by gitlab-ci-local', () => {
 });
 
 describe('the deploy verifier without curl (wget only)', () => {
-  let bin: string | undefined;
-  afterEach(() => removeDir(bin));
-
   /** A PATH with the verifier's tools except curl: busybox-like hosts and Alpine images have only wget. */
-  function pathWithoutCurl(): string {
-    bin = makeTempDir('no-curl');
+  let pathWithoutCurl: string;
+  beforeAll(() => {
+    pathWithoutCurl = makeTempDir('no-curl');
     const tools = ['sh', 'rm', 'mktemp', 'tr', 'sed', 'date', 'awk', 'sleep', 'wget', 'grep', 'tail', 'cat'];
     for (const tool of tools) {
       const found = ['/usr/bin', '/bin'].map((dir) => path.join(dir, tool)).find((file) => existsSync(file));
       if (!found) throw new Error(`${tool} is not installed`);
-      symlinkSync(found, path.join(bin, tool));
+      symlinkSync(found, path.join(pathWithoutCurl, tool));
     }
-    return bin;
-  }
+  });
+  afterAll(() => removeDir(pathWithoutCurl));
 
   /** Runs the verifier asynchronously: the fake deployments answer from this same process. */
   function runVerifier(env: Record<string, string>): Promise<{ code: number; output: string }> {
     const verifyJob = readTemplate(DEPLOY_TEMPLATE).body['.slipway-deploy-verify'] as { script: string[] };
     return new Promise((resolve, reject) => {
       const child = spawn('/bin/sh', ['-c', verifyJob.script[0]!], {
-        env: { PATH: pathWithoutCurl(), ...env },
+        env: { PATH: pathWithoutCurl, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
