@@ -30,20 +30,16 @@ const setupArgs = () => [
 ];
 const env = { OPENWEATHER_API_KEY: API_KEY };
 const writes = () => fake.requests.filter((r) => r.method !== 'GET');
+/** What setup decided for each variable, in the order it created them. */
+const variableSummary = (gitlab: FakeGitlab) =>
+  gitlab.variables.map((v) => [v.key, v.environment_scope, v.variable_type, v.masked, v.protected]);
 
 describe('slipway gitlab setup', () => {
   it('creates scoped, masked, protected and file variables and protects production environments', async () => {
     const result = await runSlipwayGitlab(fake, setupArgs(), { env });
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
-    const summary = fake.variables.map((v) => [
-      v.key,
-      v.environment_scope,
-      v.variable_type,
-      v.masked,
-      v.protected,
-    ]);
-    expect(summary).toEqual([
+    expect(variableSummary(fake)).toEqual([
       ['OPENWEATHER_API_KEY', 'production/*', 'env_var', true, true],
       ['OPENWEATHER_API_KEY', 'staging/*', 'env_var', true, true],
       ['REGISTRY_AUTH_FILE', '*', 'file', false, false],
@@ -123,14 +119,7 @@ describe('slipway gitlab setup', () => {
       { env: { SLIPWAY_NOTIFY_WEBHOOK_URL: webhook } },
     );
     expect(result.exitCode).toBe(0);
-    const summary = fake.variables.map((v) => [
-      v.key,
-      v.environment_scope,
-      v.variable_type,
-      v.masked,
-      v.protected,
-    ]);
-    expect(summary).toEqual([
+    expect(variableSummary(fake)).toEqual([
       ['SLIPWAY_NOTIFY_WEBHOOK_URL', 'production/*', 'env_var', true, true],
       ['SLIPWAY_NOTIFY_WEBHOOK_URL', 'staging/*', 'env_var', true, true],
       ['SSH_PRIVATE_KEY', 'production/*', 'file', false, true],

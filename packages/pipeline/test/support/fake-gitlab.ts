@@ -182,6 +182,17 @@ export class FakeGitlab {
     };
   }
 
+  /** The short pipeline object GitLab embeds in jobs and bridges. */
+  private pipelineSummary(pipeline: FakePipeline) {
+    return {
+      id: pipeline.id,
+      project_id: PROJECT.id,
+      ref: pipeline.ref,
+      sha: pipeline.sha,
+      status: pipeline.status,
+    };
+  }
+
   private jobJson(job: FakeJob) {
     const pipeline = this.pipelines.find((p) => p.id === job.pipelineId)!;
     return {
@@ -197,13 +208,7 @@ export class FakeGitlab {
       finished_at: null,
       duration: null,
       web_url: `https://gitlab.example.com/${PROJECT.path_with_namespace}/-/jobs/${job.id}`,
-      pipeline: {
-        id: pipeline.id,
-        project_id: PROJECT.id,
-        ref: pipeline.ref,
-        sha: pipeline.sha,
-        status: pipeline.status,
-      },
+      pipeline: this.pipelineSummary(pipeline),
       commit: { id: pipeline.sha, short_id: pipeline.sha.slice(0, 8), title: 'demo commit' },
       artifacts: Object.keys(job.artifacts ?? {}).length
         ? [{ file_type: 'archive', size: 1000, filename: 'artifacts.zip', file_format: 'zip' }]
@@ -222,13 +227,7 @@ export class FakeGitlab {
       status: bridge.status,
       ref: pipeline.ref,
       allow_failure: false,
-      pipeline: {
-        id: pipeline.id,
-        project_id: PROJECT.id,
-        ref: pipeline.ref,
-        sha: pipeline.sha,
-        status: pipeline.status,
-      },
+      pipeline: this.pipelineSummary(pipeline),
       downstream_pipeline: downstream
         ? {
             id: downstream.id,
