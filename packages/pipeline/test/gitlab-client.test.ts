@@ -383,6 +383,16 @@ describe('secrets in messages', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it('masks a one-letter token only where it stands as a value, never inside words', async () => {
+    const result = await runSlipwayGitlab(fake, ['setup', '--ssh-key-file', '/nonexistent/x/id_ed25519'], {
+      env: { GITLAB_TOKEN: 'x' },
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      '--ssh-key-file: cannot read "/nonexistent/[masked]/id_ed25519" (ENOENT)',
+    );
+  });
+
   it('says which project setting is missing', async () => {
     const result = await runSlipwayGitlab(fake, ['run', '--ref', 'main'], {
       env: { CI_PROJECT_PATH: undefined },
