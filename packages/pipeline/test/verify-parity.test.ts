@@ -42,6 +42,7 @@ interface VerifyRun {
   interval: number;
   expectCommit?: string;
   expectContentKey?: string;
+  smoke?: string;
 }
 
 interface VerifyOutcome {
@@ -65,7 +66,7 @@ afterAll(() => removeDir(pathWithoutCurl));
 function runShellTwin(
   script: string,
   client: 'curl' | 'wget',
-  { url, timeout, interval, expectCommit, expectContentKey }: VerifyRun,
+  { url, timeout, interval, expectCommit, expectContentKey, smoke = SMOKE_PATH }: VerifyRun,
 ): Promise<VerifyOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', script], {
@@ -76,7 +77,7 @@ function runShellTwin(
         ...(expectContentKey !== undefined && { SLIPWAY_EXPECT_CONTENT_KEY: expectContentKey }),
         SLIPWAY_VERIFY_TIMEOUT: String(timeout),
         SLIPWAY_VERIFY_INTERVAL: String(interval),
-        SLIPWAY_SMOKE_PATH: SMOKE_PATH,
+        SLIPWAY_SMOKE_PATH: smoke,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -97,6 +98,7 @@ async function runTypeScriptVerify({
   interval,
   expectCommit,
   expectContentKey,
+  smoke = SMOKE_PATH,
 }: VerifyRun): Promise<VerifyOutcome> {
   let output = '';
   const capture = (chunk: unknown) => ((output += String(chunk)), true);
@@ -107,7 +109,7 @@ async function runTypeScriptVerify({
       ...['--url', url],
       ...(expectCommit !== undefined ? ['--expect-commit', expectCommit] : []),
       ...(expectContentKey !== undefined ? ['--expect-content-key', expectContentKey] : []),
-      ...['--timeout', String(timeout), '--interval', String(interval), '--smoke', SMOKE_PATH],
+      ...['--timeout', String(timeout), '--interval', String(interval), '--smoke', smoke],
     ]).catch((error: Error) => {
       // The CLI entry prints a usage error and exits 2.
       output += `${error.message}\n`;
@@ -270,6 +272,21 @@ describe('verify parity: slipway verify vs the deploy template sh twin (curl and
       expect({ twin, code: outcome.code }).toEqual({ twin, code: VERIFY_EXIT.usage });
       expect(outcome.output).toMatch(/must not contain a user name or password/);
       expect(outcome.output).not.toContain('hunter2');
+    }
+  });
+
+  it("refuses a smoke path that could leave the base URL's origin, in every twin", async () => {
+    const script = extractShellVerifyScript();
+    for (const [twin, runVerify] of twins(script)) {
+      const outcome = await runVerify({
+        url: 'http://127.0.0.1:9',
+        timeout: 1,
+        interval: 1,
+        expectCommit: COMMIT,
+        smoke: '/\\\\evil.example/x',
+      });
+      expect({ twin, code: outcome.code }).toEqual({ twin, code: VERIFY_EXIT.usage });
+      expect(outcome.output).toMatch(/must be a path on .*origin/);
     }
   });
 
