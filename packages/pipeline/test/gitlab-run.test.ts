@@ -1,6 +1,6 @@
 import { renderPipelineTree } from '../src/gitlab/progress-display';
 import type { PipelineTree } from '../src/gitlab/pipeline-tree';
-import { startFakeGitlab, type FakeGitlab, type FakePipeline } from './support/fake-gitlab';
+import { startFakeGitlab, type FakeBridge, type FakeGitlab, type FakePipeline } from './support/fake-gitlab';
 import { runSlipwayGitlab } from './support/fake-gitlab-cli';
 
 let fake: FakeGitlab;
@@ -10,10 +10,18 @@ beforeEach(async () => {
 afterEach(() => fake.stop());
 
 /**
- * A parent pipeline (plan + one trigger) whose weather-app child runs lint, test, build, staging and stops at the
- * manual production job; `childTestStatus` decides whether the child's tests pass.
+ * A parent pipeline (plan + one trigger job) whose weather-app child runs lint, test, build, staging and reaches
+ * the manual production job. Only job statuses are scripted: the pipelines' and trigger jobs' statuses are GitLab's
+ * own, computed by the fake (composite status, trigger:strategy). `childTestStatus` decides whether the tests pass;
+ * `gate` whether the production job is optional (deploy.yml: allow_failure: true) or blocking.
  */
-function scriptParentAndChildPipelines(childTestStatus: 'success' | 'failed') {
+function scriptParentAndChildPipelines(
+  childTestStatus: 'success' | 'failed',
+  {
+    gate = 'optional',
+    strategy = 'depend',
+  }: { gate?: 'optional' | 'blocking'; strategy?: FakeBridge['strategy'] } = {},
+) {
   let rootPolls = 0;
   let root: FakePipeline | undefined;
   fake.onPipelinePoll = (pipeline) => {
@@ -21,30 +29,32 @@ function scriptParentAndChildPipelines(childTestStatus: 'success' | 'failed') {
     if (pipeline !== root) return;
     rootPolls += 1;
     if (rootPolls === 1) {
-      pipeline.status = 'running';
       fake.addJob(pipeline.id, { name: 'plan', stage: 'plan', status: 'running' });
-      fake.addBridge(pipeline.id, { name: 'weather-app', stage: 'trigger', status: 'created' });
+      fake.addBridge(pipeline.id, { name: 'weather-app', stage: 'trigger', status: 'created', strategy });
     } else if (rootPolls === 2) {
       fake.jobs.find((j) => j.name === 'plan')!.status = 'success';
-      const child = fake.addPipeline({ status: 'running', source: 'parent_pipeline', ref: pipeline.ref });
-      Object.assign(fake.bridges[0]!, { status: 'running', downstreamPipelineId: child.id });
+      const child = fake.addPipeline({ status: 'created', source: 'parent_pipeline', ref: pipeline.ref });
+      fake.bridges[0]!.downstreamPipelineId = child.id;
       fake.addJob(child.id, { name: 'lint', stage: 'lint', status: 'success' });
       fake.addJob(child.id, { name: 'unit-test', stage: 'test', status: 'running' });
     } else if (rootPolls === 3) {
       const child = fake.pipelines.find((p) => p.id === fake.bridges[0]!.downstreamPipelineId)!;
       fake.jobs.find((j) => j.name === 'unit-test')!.status = childTestStatus;
-      if (childTestStatus === 'failed') {
-        child.status = 'failed';
-        fake.bridges[0]!.status = 'failed';
-        pipeline.status = 'failed';
-        return;
-      }
+      if (childTestStatus === 'failed') return;
       fake.addJob(child.id, { name: 'build', stage: 'build', status: 'success' });
       fake.addJob(child.id, { name: 'deploy-staging', stage: 'staging', status: 'success' });
-      fake.addJob(child.id, { name: 'deploy-production', stage: 'production', status: 'manual' });
-      child.status = 'manual';
-      fake.bridges[0]!.status = 'success';
-      pipeline.status = 'success';
+      fake.addJob(child.id, {
+        name: 'rollback-production',
+        stage: 'production',
+        status: 'manual',
+        allow_failure: true,
+      });
+      fake.addJob(child.id, {
+        name: 'deploy-production',
+        stage: 'production',
+        status: 'manual',
+        allow_failure: gate === 'optional',
+      });
     }
   };
 }
@@ -78,9 +88,98 @@ describe('slipway gitlab run', () => {
     );
     // A status is reported once, not on every poll.
     expect(lines.filter((l) => l.endsWith('test/unit-test: running'))).toHaveLength(1);
+    // deploy.yml's optional production job lets the child, the trigger job and the parent end `success`.
+    expect([
+      fake.pipelineStatus(child),
+      fake.bridgeStatus(fake.bridges[0]!),
+      fake.pipelineStatus(root),
+    ]).toEqual(['success', 'success', 'success']);
     expect(result.stdout).toContain(
-      `pipeline #${child.id} weather-app waits for a manual job; promote it with: slipway gitlab promote --pipeline ${root.id}`,
+      `production deploy of weather-app is waiting at its manual gate (deploy-production in pipeline #${child.id} weather-app); ` +
+        `promote it with: slipway gitlab promote --pipeline ${root.id} --app weather-app`,
     );
+    expect(result.stdout).not.toContain('rollback-production in');
+    expect(lines.filter(Boolean).at(-1)).toBe(`pipeline #${root.id} success`);
+  });
+
+  it('recognises a blocking gate from the child pipeline while the depend trigger job keeps the parent running', async () => {
+    scriptParentAndChildPipelines('success', { gate: 'blocking' });
+    // A long --timeout: the old CLI polled until it ran out, because GitLab keeps the parent `running`.
+    const result = await runSlipwayGitlab(fake, [
+      'run',
+      '--ref',
+      'main',
+      '--interval',
+      '0.01',
+      '--timeout',
+      '3600',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const [root, child] = fake.pipelines;
+    expect([
+      fake.pipelineStatus(child!),
+      fake.bridgeStatus(fake.bridges[0]!),
+      fake.pipelineStatus(root!),
+    ]).toEqual(['manual', 'running', 'running']);
+    expect(result.stdout).toContain(
+      `production deploy of weather-app is waiting at its manual gate (deploy-production in pipeline #${child!.id} weather-app); ` +
+        `promote it with: slipway gitlab promote --pipeline ${root!.id} --app weather-app`,
+    );
+    expect(result.stdout).toContain(
+      `pipeline #${root!.id} is running in GitLab until the manual gate is played or canceled`,
+    );
+  });
+
+  it('recognises a blocking gate under strategy: mirror, where the trigger job shows the child status', async () => {
+    scriptParentAndChildPipelines('success', { gate: 'blocking', strategy: 'mirror' });
+    const result = await runSlipwayGitlab(fake, [
+      'run',
+      '--ref',
+      'main',
+      '--interval',
+      '0.01',
+      '--timeout',
+      '3600',
+    ]);
+    expect(result.exitCode).toBe(0);
+    expect(fake.bridgeStatus(fake.bridges[0]!)).toBe('manual');
+    expect(result.stdout).toContain('production deploy of weather-app is waiting at its manual gate');
+  });
+
+  it('does not hang on a manual trigger job that has no child pipeline yet', async () => {
+    fake.onPipelinePoll = (pipeline) => {
+      if (fake.jobs.length > 0) return;
+      fake.addJob(pipeline.id, { name: 'plan', stage: 'plan', status: 'success' });
+      fake.addBridge(pipeline.id, { name: 'weather-app', stage: 'trigger', status: 'manual' });
+    };
+    const result = await runSlipwayGitlab(fake, [
+      'run',
+      '--ref',
+      'main',
+      '--interval',
+      '0.01',
+      '--timeout',
+      '3600',
+    ]);
+    expect(result.exitCode).toBe(0);
+    const root = fake.pipelines[0]!;
+    expect(fake.pipelineStatus(root)).toBe('manual');
+    expect(result.stdout).toContain(
+      `trigger job weather-app in pipeline #${root.id} is manual: its child pipeline starts when someone plays it in GitLab`,
+    );
+  });
+
+  it('says when workflow:rules create no pipeline for the ref (HTTP 400)', async () => {
+    fake.refHeads['docs-only'] = 'd'.repeat(40);
+    fake.workflowRejects = (ref) => ref === 'docs-only';
+    const rejected = await runSlipwayGitlab(fake, ['run', '--ref', 'docs-only']);
+    expect(rejected.exitCode).toBe(1);
+    expect(rejected.stderr).toContain(
+      "GitLab created no pipeline for docs-only: the project's workflow:rules filter it out",
+    );
+    const missing = await runSlipwayGitlab(fake, ['run', '--ref', 'no-such-branch']);
+    expect(missing.stderr).toContain('GitLab has no branch or tag named no-such-branch; push it first');
   });
 
   it('exits 1 and names the failed job when a child pipeline fails', async () => {
@@ -89,7 +188,7 @@ describe('slipway gitlab run', () => {
     expect(result.exitCode).toBe(1);
     const child = fake.pipelines[1]!;
     expect(result.stderr).toContain(
-      `pipeline #${child.id} weather-app failed: test/unit-test — ${child.web_url}`,
+      `pipeline #${child.id} weather-app failed: test/unit-test (script_failure) — ${child.web_url}`,
     );
   });
 

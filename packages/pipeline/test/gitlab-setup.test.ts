@@ -54,8 +54,10 @@ describe('slipway gitlab setup', () => {
       ['production/news-app', [40]],
       ['production/weather-app', [40]],
     ]);
+    expect(fake.protectedTags).toEqual([{ name: 'v*', create_access_levels: [{ access_level: 40 }] }]);
     expect(result.stdout).toContain('created   OPENWEATHER_API_KEY [production/*] (masked, protected)');
-    expect(result.stdout).toContain('7 change(s) applied');
+    expect(result.stdout).toContain('protected tags v*: only Maintainers may create them');
+    expect(result.stdout).toContain('8 change(s) applied');
     for (const secret of [API_KEY, 'kube-secret-marker', 'cmVnLXNlY3JldC1tYXJrZXI=']) {
       expect(result.stdout + result.stderr).not.toContain(secret);
     }
@@ -69,6 +71,7 @@ describe('slipway gitlab setup', () => {
     expect(writes()).toHaveLength(writesAfterFirstRun);
     expect(second.stdout).toContain('nothing changed: the project was already set up');
     expect(second.stdout).toContain('unchanged protected environment production/weather-app');
+    expect(second.stdout).toContain('unchanged protected tags v*');
   });
 
   it('updates a drifted variable in its own scope only, naming what changed but not the value', async () => {
@@ -139,14 +142,96 @@ describe('slipway gitlab setup', () => {
     });
   });
 
-  it('refuses a key GitLab could not mask, without printing it', async () => {
-    const result = await runSlipwayGitlab(fake, setupArgs(), {
-      env: { OPENWEATHER_API_KEY: 'has space in it' },
-    });
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/OPENWEATHER_API_KEY cannot be a masked variable: it contains whitespace/);
-    expect(result.stderr).not.toContain('has space in it');
+  it('refuses a key GitLab could not mask, without printing it or anything about it', async () => {
+    for (const key of ['has space in it', 'short']) {
+      const result = await runSlipwayGitlab(fake, setupArgs(), { env: { OPENWEATHER_API_KEY: key } });
+      expect(result.exitCode).toBe(2);
+      // The rule, never which part of it the value breaks: "shorter than 8 characters" would tell its length.
+      expect(result.stderr).toContain(
+        'OPENWEATHER_API_KEY cannot be a masked variable: GitLab masks a raw variable only when its value has 8 or more characters and no whitespace',
+      );
+      expect(result.stderr).not.toMatch(/shorter|contains whitespace|\[masked\]/);
+      expect(result.stderr).not.toContain(key);
+    }
     expect(writes()).toHaveLength(0);
+  });
+
+  it('masks raw variables by the raw rule: 8+ characters without whitespace, any other character allowed', async () => {
+    // Expanded variables allow only the Base64 alphabet and @ : . ~; setup writes raw ones, where ? & % are fine.
+    const key = 'k3y?with&odd%chars!';
+    const webhook = 'https://hooks.example.com/services/T0/B0/x?token=abc&sig=%2F';
+    const result = await runSlipwayGitlab(fake, [...setupArgs(), '--skip-protected-tags'], {
+      env: { OPENWEATHER_API_KEY: key, SLIPWAY_NOTIFY_WEBHOOK_URL: webhook },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    const stored = fake.variables.filter((v) => v.masked);
+    expect(stored.map((v) => [v.key, v.raw, v.value === key || v.value === webhook])).toEqual([
+      ['OPENWEATHER_API_KEY', true, true],
+      ['OPENWEATHER_API_KEY', true, true],
+      ['SLIPWAY_NOTIFY_WEBHOOK_URL', true, true],
+      ['SLIPWAY_NOTIFY_WEBHOOK_URL', true, true],
+    ]);
+    expect(result.stdout).not.toContain('odd%chars');
+    expect(result.stdout).toContain('protected tags: skipped (--skip-protected-tags)');
+  });
+
+  it('keeps GitLab\'s masked-value rule on update: an expanded masked variable with "?" is refused', async () => {
+    await runSlipwayGitlab(fake, setupArgs(), { env });
+    // Someone turned "Expand variable reference" on in the UI: the stricter rule now applies to the new value.
+    for (const v of fake.variables.filter((v) => v.key === 'OPENWEATHER_API_KEY')) v.raw = false;
+    const expanded = await runSlipwayGitlab(fake, setupArgs(), {
+      env: { OPENWEATHER_API_KEY: 'new?key&value' },
+    });
+    // setup writes raw: true with the value, so GitLab accepts it and the variable is raw again.
+    expect(expanded.exitCode).toBe(0);
+    expect(expanded.stdout).toContain(
+      'updated   OPENWEATHER_API_KEY [staging/*] (masked, protected): value, raw',
+    );
+    expect(fake.variables.filter((v) => v.key === 'OPENWEATHER_API_KEY').every((v) => v.raw)).toBe(true);
+    // The fake refuses what GitLab refuses: the same value on an expanded masked variable.
+    const staging = fake.variables.find((v) => v.key === 'OPENWEATHER_API_KEY')!;
+    const put = await fetch(
+      `${fake.url}/api/v4/projects/${fake.project.id}/variables/OPENWEATHER_API_KEY?filter[environment_scope]=${encodeURIComponent(staging.environment_scope)}`,
+      {
+        method: 'PUT',
+        headers: { 'private-token': fake.token, 'content-type': 'application/json' },
+        body: JSON.stringify({ value: 'other?value&x', raw: false }),
+      },
+    );
+    expect(put.status).toBe(400);
+  });
+
+  it('rewrites a hidden variable (GitLab answers its value as null) and updates a changed description', async () => {
+    await runSlipwayGitlab(fake, setupArgs(), { env });
+    for (const v of fake.variables.filter((v) => v.key === 'OPENWEATHER_API_KEY')) {
+      v.hidden = true; // "Masked and hidden" in the UI
+      v.value = 'the-old-rotated-key';
+    }
+    const kube = fake.variables.find((v) => v.key === 'KUBECONFIG')!;
+    kube.description = 'an old description';
+    const rotated = 'owm-rotated-key-0123456789';
+    const result = await runSlipwayGitlab(fake, setupArgs(), { env: { OPENWEATHER_API_KEY: rotated } });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(
+      'updated   OPENWEATHER_API_KEY [production/*] (masked, protected): value (hidden, so not comparable: rewritten)',
+    );
+    expect(fake.variables.filter((v) => v.key === 'OPENWEATHER_API_KEY').map((v) => v.value)).toEqual([
+      rotated,
+      rotated,
+    ]);
+    expect(result.stdout).toContain(
+      `updated   KUBECONFIG [${kube.environment_scope}] (file, protected): description`,
+    );
+    expect(kube.description).toBe('kubeconfig of the kubernetes deploy driver; kubectl reads KUBECONFIG');
+    expect(result.stdout + result.stderr).not.toContain(rotated);
+  });
+
+  it('explains a token that may not protect tags, and how to proceed', async () => {
+    fake.userAccessLevel = 30;
+    const result = await runSlipwayGitlab(fake, [...setupArgs(), '--skip-protected-environments'], { env });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/protected tags API answered HTTP 403.*Maintainer.*--skip-protected-tags/);
   });
 
   it('names an unreadable credentials file', async () => {

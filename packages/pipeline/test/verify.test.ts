@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseVerifyOptions, run } from '../src/commands/verify';
 import { CliUsageError } from '../src/cli-errors';
 import { verifyDeployment, VERIFY_EXIT, type VerifyOptions } from '../src/verify/verify-deployment';
@@ -8,6 +10,7 @@ import {
   type DeploymentScenario,
   type FakeDeployment,
 } from './support/fake-deployment';
+import { REPOSITORY_ROOT } from './support/fixture-repository';
 
 const COMMIT = 'a'.repeat(40);
 const OTHER_COMMIT = 'b'.repeat(40);
@@ -119,7 +122,10 @@ describe('slipway verify flags', () => {
 
   it.each([
     [['--expect-commit', COMMIT], /--url is required/],
-    [['--url', 'http://x'], /--expect-commit is required/],
+    [['--url', 'http://x'], /--expect-commit or --expect-content-key is required/],
+    [['--url', 'http://x', '--expect-content-key', 'a b'], /--expect-content-key must be 1-128 characters/],
+    [[...valid, '--smoke', '/\\evil.example/x'], /--smoke must be a path on --url's origin/],
+    [[...valid, '--smoke', '/a b'], /--smoke must be a path on --url's origin/],
     [['--url', 'not a url', '--expect-commit', COMMIT], /--url "not a url" is not a valid URL/],
     [['--url', 'ftp://x', '--expect-commit', COMMIT], /--url must be http or https/],
     [['--url', 'http://x', '--expect-commit', 'abc123'], /40-hex commit SHA, got "abc123"/],
@@ -130,6 +136,36 @@ describe('slipway verify flags', () => {
   ])('rejects %j', (argv, message) => {
     expect(() => parseVerifyOptions(argv)).toThrow(CliUsageError);
     expect(() => parseVerifyOptions(argv)).toThrow(message);
+  });
+
+  it('refuses a URL with credentials without printing the password', () => {
+    for (const url of ['https://me:hunter2@staging.example.com', 'http://me:hunter2@[bad']) {
+      expect(() => parseVerifyOptions(['--url', url, '--expect-commit', COMMIT])).toThrow(
+        new CliUsageError('--url must not contain a user name or password'),
+      );
+    }
+  });
+
+  it('accepts a content key alone (an image an earlier commit built serves the same content)', () => {
+    expect(parseVerifyOptions(['--url', 'http://x', '--expect-content-key', 'abc123'])).toMatchObject({
+      expectContentKey: 'abc123',
+    });
+  });
+
+  it("gives a --smoke example that the weather-app's own deploy verifies with", async () => {
+    let usage = '';
+    const out = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk) => ((usage += String(chunk)), true));
+    try {
+      expect(await run(['--help'])).toBe(0);
+    } finally {
+      out.mockRestore();
+    }
+    const appPipeline = readFileSync(path.join(REPOSITORY_ROOT, 'apps/weather-app/.gitlab-ci.yml'), 'utf8');
+    const smokePaths = [...appPipeline.matchAll(/smoke-path: (\S+)/g)].map((m) => m[1]);
+    const example = /--smoke PATH .*e\.g\. (\S+)/.exec(usage)?.[1];
+    expect(smokePaths).toContain(example);
   });
 
   it('returns the verify exit code from run()', async () => {

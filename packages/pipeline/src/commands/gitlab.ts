@@ -7,17 +7,32 @@ import { createInterface } from 'node:readline/promises';
 import { type ParseArgsConfig } from 'node:util';
 import { CliUsageError, parseFlags } from '../cli-errors';
 import { collectLintTargets, lintTarget } from '../gitlab/ci-lint';
+import { pipelineShape, projectShape } from '../gitlab/api-shapes';
 import { followPipeline, summarizeFollow } from '../gitlab/follow-pipeline';
 import {
   createGitlabClient,
+  expectShape,
+  GitlabApiError,
   gitlabConnectionFromEnv,
   maskSecrets,
   type GitlabClient,
   type RetryPolicy,
 } from '../gitlab/gitlab-client';
 import { loadPipelineTree, type ProjectRef } from '../gitlab/pipeline-tree';
-import { chooseProductionJob, findImageDigest, followJob } from '../gitlab/promote';
-import { desiredVariables, protectProductionEnvironments, syncVariables } from '../gitlab/setup-project';
+import {
+  chooseProductionJob,
+  describePlayFailure,
+  findImageDigest,
+  followJob,
+  StagingNotFinishedError,
+} from '../gitlab/promote';
+import {
+  desiredVariables,
+  protectProductionEnvironments,
+  protectReleaseTags,
+  RELEASE_TAG_WILDCARD,
+  syncVariables,
+} from '../gitlab/setup-project';
 import type { Writable } from '../gitlab/progress-display';
 
 export interface GitlabCommandIo {
@@ -27,6 +42,8 @@ export interface GitlabCommandIo {
   stderr: Writable;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   retryPolicy?: Partial<RetryPolicy>;
+  /** Injectable for tests: the pause between polls of `run` and `promote`. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 interface Context {
@@ -46,27 +63,34 @@ const COMMON_OPTIONS = {
 const USAGE = {
   setup: `usage: slipway gitlab setup [--project PATH|ID] [--set KEY=VALUE]... [--registry-auth-file FILE]
                            [--kubeconfig-file FILE] [--ssh-key-file FILE] [--ssh-known-hosts-file FILE]
-                           [--skip-protected-environments] [--repo-root DIR]
+                           [--skip-protected-environments] [--skip-protected-tags] [--repo-root DIR]
 
-Creates or updates the project's CI/CD variables and protects production/<app> for each app in apps/.
+Creates or updates the project's CI/CD variables, protects production/<app> for each app in apps/ and protects
+the release tags (${RELEASE_TAG_WILDCARD}), so tag pipelines get the protected variables.
 OPENWEATHER_API_KEY and SLIPWAY_NOTIFY_WEBHOOK_URL are read from the environment: masked, protected, one
 variable per scope (production/*, staging/*). Files become file variables: REGISTRY_AUTH_FILE (all
 environments), KUBECONFIG, SSH_PRIVATE_KEY, SSH_KNOWN_HOSTS (protected, per deploy scope). --set stores a plain
 setting for all environments, e.g. --set WEATHER_APP_STAGING_URL=https://staging.example.com.
-Values are never printed. Running it again changes nothing.`,
+Values are never printed. Running it again changes nothing (a hidden variable's value cannot be read back, so
+it is rewritten). GITLAB_HOST must be https, or loopback; SLIPWAY_GITLAB_ALLOW_HTTP=true allows plain http.`,
   lint: `usage: slipway gitlab lint [--project PATH|ID] [--ref REF] [--repo-root DIR]
 
 Lints .gitlab-ci.yml, apps/*/.gitlab-ci.yml and ci-templates/*.yml (with sample inputs) with GitLab's CI lint API.
 --ref lints against that branch (dry run) instead of the default branch; local includes are read from it.`,
   run: `usage: slipway gitlab run --ref REF [--project PATH|ID] [--interval SECONDS] [--timeout SECONDS]
 
-Creates a pipeline for REF and follows it and its child pipelines until they finish. Exits 1 if any fails.`,
-  promote: `usage: slipway gitlab promote [--pipeline ID | --ref REF] [--app NAME] [--yes] [--project PATH|ID]
+Creates a pipeline for REF and follows it and its child pipelines until nothing moves without someone acting:
+they finished, or they wait at a manual gate (then it prints the promote command). Exits 0 when nothing failed
+(also at a gate), 1 when a pipeline failed or --timeout (default 3600 s) ran out.`,
+  promote: `usage: slipway gitlab promote [--pipeline ID | --ref REF] [--app NAME] [--yes] [--wait] [--project PATH|ID]
                              [--dotenv PATH] [--interval SECONDS] [--timeout SECONDS]
 
 Finds the manual production deploy job (of pipeline ID, or the latest pipeline of REF or the default branch),
 shows the commit and image digest it deploys, asks for confirmation (--yes skips), plays it and follows it.
---dotenv names the build job's dotenv file holding IMAGE_DIGEST (default slipway-build.env); when it is not\na plain artifact, the digest is read from the build job's log.`,
+--wait first follows the pipeline until staging has finished and the gate waits (otherwise promote says
+staging has not finished and exits 1). --dotenv names the build job's dotenv file holding IMAGE_DIGEST
+(default slipway-build.env); when it is not a plain artifact, the digest is read from the build job's log.
+Exits 0 when the production deploy succeeded, 1 otherwise, 2 on a usage error.`,
 } as const;
 
 type Subcommand = keyof typeof USAGE;
@@ -156,6 +180,7 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
     'ssh-known-hosts-file': { type: 'string' },
     set: { type: 'string', multiple: true },
     'skip-protected-environments': { type: 'boolean' },
+    'skip-protected-tags': { type: 'boolean' },
     'repo-root': { type: 'string' },
   });
   if (flags.help) return usage(ctx, 'setup');
@@ -189,6 +214,8 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
     if (apps.length === 0) ctx.out.write('protected environments: no apps/* found, nothing to protect\n');
     reports.push(await protectProductionEnvironments(client, project, apps));
   }
+  if (flags['skip-protected-tags']) ctx.out.write('protected tags: skipped (--skip-protected-tags)\n');
+  else reports.push(await protectReleaseTags(client, project));
   for (const line of reports.flatMap((report) => report.lines)) ctx.out.write(`${line}\n`);
   const changes = reports.reduce((sum, report) => sum + report.changes, 0);
   ctx.out.write(
@@ -230,15 +257,63 @@ async function runPipeline(ctx: Context, argv: string[]): Promise<number> {
   const intervalSeconds = parseSeconds('interval', flags.interval, 5);
   const timeoutSeconds = parseSeconds('timeout', flags.timeout, 3600);
   const client = ctx.client();
-  const pipeline = await client.Pipelines.create(project, flags.ref);
+  const pipeline = expectShape(
+    pipelineShape,
+    await client.Pipelines.create(project, flags.ref).catch((error: unknown) => {
+      throw describeCreateFailure(error, flags.ref!);
+    }),
+    'POST /projects/:id/pipeline',
+  );
   ctx.out.write(`created pipeline #${pipeline.id} for ${flags.ref}: ${pipeline.web_url}\n`);
   const result = await followPipeline(client, project, pipeline.id, ctx.out, {
     intervalMs: intervalSeconds * 1000,
     timeoutMs: timeoutSeconds * 1000,
+    sleep: ctx.io.sleep,
   });
   const summary = summarizeFollow(result, timeoutSeconds);
   (summary.exitCode === 0 ? ctx.out : ctx.err).write(`${summary.lines.join('\n')}\n`);
   return summary.exitCode;
+}
+
+/** POST /pipeline answers 400 when workflow:rules create no pipeline for the ref, or the ref does not exist. */
+function describeCreateFailure(error: unknown, ref: string): unknown {
+  if (!(error instanceof GitlabApiError) || error.status !== 400) return error;
+  if (/workflow rules/i.test(error.detail ?? '')) {
+    return new GitlabApiError(
+      `GitLab created no pipeline for ${ref}: the project's workflow:rules filter it out ` +
+        '(https://docs.gitlab.com/ci/yaml/workflow/); run a branch or tag they accept, e.g. the default branch',
+      400,
+      error.detail,
+    );
+  }
+  if (/reference not found/i.test(error.detail ?? '')) {
+    return new GitlabApiError(`GitLab has no branch or tag named ${ref}; push it first`, 400, error.detail);
+  }
+  return error;
+}
+
+/**
+ * GET /pipelines/latest answers 403 (not 404) when the ref's latest commit has no pipeline
+ * (https://docs.gitlab.com/api/pipelines/#get-the-latest-pipeline), so a 403 there is not the token's fault.
+ */
+async function latestPipelineId(client: GitlabClient, project: ProjectRef, ref: string): Promise<number> {
+  try {
+    return expectShape(
+      pipelineShape,
+      await client.Pipelines.showLatest(project, { ref }),
+      'GET /projects/:id/pipelines/latest',
+    ).id;
+  } catch (error) {
+    if (error instanceof GitlabApiError && (error.status === 403 || error.status === 404)) {
+      throw new GitlabApiError(
+        `the latest commit on ${ref} has no pipeline (GitLab answered HTTP ${error.status} for the latest pipeline): ` +
+          `start one with: slipway gitlab run --ref ${ref}, or pass --pipeline ID`,
+        error.status,
+        error.detail,
+      );
+    }
+    throw error;
+  }
 }
 
 async function confirm(ctx: Context, question: string): Promise<boolean> {
@@ -261,6 +336,7 @@ async function promote(ctx: Context, argv: string[]): Promise<number> {
     ref: { type: 'string' },
     app: { type: 'string' },
     yes: { type: 'boolean' },
+    wait: { type: 'boolean' },
     dotenv: { type: 'string' },
     interval: { type: 'string' },
     timeout: { type: 'string' },
@@ -283,12 +359,33 @@ async function promote(ctx: Context, argv: string[]): Promise<number> {
   const client = ctx.client();
   let pipelineId = flags.pipeline === undefined ? undefined : Number(flags.pipeline);
   if (pipelineId === undefined) {
-    const ref = flags.ref ?? String((await client.Projects.show(project)).default_branch);
-    pipelineId = (await client.Pipelines.showLatest(project, { ref })).id;
+    const ref =
+      flags.ref ??
+      expectShape(projectShape, await client.Projects.show(project), 'GET /projects/:id').default_branch;
+    if (!ref) throw new GitlabApiError('the project has no default branch yet: pass --ref or --pipeline');
+    pipelineId = await latestPipelineId(client, project, ref);
     ctx.out.write(`latest pipeline on ${ref}: #${pipelineId}\n`);
   }
-  const tree = await loadPipelineTree(client, project, pipelineId);
-  const candidate = chooseProductionJob(tree, flags.app);
+  let tree = await loadPipelineTree(client, project, pipelineId);
+  let candidate;
+  try {
+    candidate = chooseProductionJob(tree, flags.app);
+  } catch (error) {
+    if (!(error instanceof StagingNotFinishedError && flags.wait)) throw error;
+    ctx.out.write(`staging has not finished: following pipeline #${pipelineId} until the gate waits\n`);
+    const followed = await followPipeline(client, project, pipelineId, ctx.out, {
+      intervalMs,
+      timeoutMs,
+      sleep: ctx.io.sleep,
+    });
+    tree = followed.tree;
+    if (followed.timedOut) {
+      throw new GitlabApiError(
+        `gave up after ${timeoutMs / 1000}s: pipeline #${pipelineId} is still ${tree.status}, no production gate yet`,
+      );
+    }
+    candidate = chooseProductionJob(tree, flags.app);
+  }
   const digest = await findImageDigest(
     client,
     project,
@@ -308,10 +405,13 @@ async function promote(ctx: Context, argv: string[]): Promise<number> {
     ctx.out.write('not deployed: cancelled at the prompt\n');
     return 1;
   }
-  await client.Jobs.play(project, candidate.job.id);
+  await client.Jobs.play(project, candidate.job.id).catch((error: unknown) => {
+    throw describePlayFailure(error, candidate);
+  });
   const status = await followJob(client, project, candidate.job.id, (line) => ctx.out.write(`${line}\n`), {
     intervalMs,
     timeoutMs,
+    sleep: ctx.io.sleep,
   });
   if (status === 'success') {
     ctx.out.write(`deployed ${candidate.app} to production\n`);
@@ -348,8 +448,8 @@ export async function runGitlabCommand(argv: string[], io: GitlabCommandIo): Pro
     return sub ? 0 : 2;
   }
   if (!(sub in SUBCOMMANDS)) throw new CliUsageError(`unknown subcommand "${sub}"\n${overview}`);
-  const secrets = [io.env.GITLAB_TOKEN, io.env.OPENWEATHER_API_KEY].filter((value): value is string =>
-    Boolean(value),
+  const secrets = [io.env.GITLAB_TOKEN, io.env.OPENWEATHER_API_KEY, io.env.SLIPWAY_NOTIFY_WEBHOOK_URL].filter(
+    (value): value is string => Boolean(value),
   );
   const ctx: Context = {
     io,

@@ -1,24 +1,40 @@
-// `slipway verify`: wait until a deployment is healthy and serves the expected commit, then smoke-test it.
+// `slipway verify`: wait until a deployment is healthy and serves the expected commit and/or content key, then
+// smoke-test it.
 import { CliUsageError, parseFlags } from '../cli-errors';
-import { verifyDeployment, type VerifyOptions } from '../verify/verify-deployment';
+import {
+  describeExpected,
+  resolveEndpoint,
+  verifyDeployment,
+  type VerifyOptions,
+} from '../verify/verify-deployment';
 
 // The deploy template's sh twin has the same defaults; verify-parity.test.ts keeps them in step.
 export const DEFAULT_TIMEOUT_SECONDS = 120;
 export const DEFAULT_INTERVAL_SECONDS = 2;
 
-const USAGE = `usage: slipway verify --url URL --expect-commit SHA [--timeout SECONDS] [--interval SECONDS] [--smoke PATH]
+const USAGE = `usage: slipway verify --url URL (--expect-commit SHA | --expect-content-key KEY)...
+                      [--timeout SECONDS] [--interval SECONDS] [--smoke PATH]
 
-Polls URL/health until its JSON "status" is "pass" and URL/version reports "commit" == SHA,
-then GETs the smoke path (if given) expecting 2xx.
+Polls URL/health until its JSON "status" is "pass" or "warn" (warn is healthy with concerns: it is printed, not
+failed) and URL/version reports "commit" == SHA and/or "contentKey" == KEY, then GETs the smoke path (if given)
+expecting 2xx. No redirect is followed: a 3xx answer fails the check.
 
 options:
-  --url URL            base URL of the deployment (http or https)
-  --expect-commit SHA  full 40-hex commit the deployment must serve
-  --timeout SECONDS    total time to wait (default 120)
-  --interval SECONDS   pause between attempts (default 2)
-  --smoke PATH         path to GET once verified, e.g. /weather?city=London
+  --url URL                 base URL of the deployment (http or https, no user name or password)
+  --expect-commit SHA       full 40-hex commit the deployment must serve
+  --expect-content-key KEY  content key of the image the deployment must serve (/version "contentKey")
+  --timeout SECONDS         total time to wait (default 120)
+  --interval SECONDS        pause between attempts (default 2)
+  --smoke PATH              path on the same origin to GET once verified, e.g. /api/weather?city=London
 
 exit codes: 0 ok, 2 usage, 3 unhealthy, 4 wrong version, 5 no answer (timeout), 6 smoke test failed`;
+
+// A URL's user-info part (scheme://user:password@host): never printed back.
+const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
+// A content key is a hash (Turborepo's task hash or similar): no whitespace, quotes or shell metacharacters.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_PATH = /[\\\s\x00-\x1f\x7f]/;
+const CONTENT_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 function parseSeconds(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -37,6 +53,7 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
       options: {
         url: { type: 'string' },
         'expect-commit': { type: 'string' },
+        'expect-content-key': { type: 'string' },
         timeout: { type: 'string' },
         interval: { type: 'string' },
         smoke: { type: 'string' },
@@ -47,7 +64,13 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
   );
   if (values.help) return 'help';
   if (!values.url) throw new CliUsageError(`--url is required\n\n${USAGE}`);
-  if (!values['expect-commit']) throw new CliUsageError(`--expect-commit is required\n\n${USAGE}`);
+  if (!values['expect-commit'] && !values['expect-content-key']) {
+    throw new CliUsageError(`--expect-commit or --expect-content-key is required\n\n${USAGE}`);
+  }
+  // Checked before anything echoes the URL, so a password is never printed.
+  if (URL_CREDENTIALS.test(values.url.trim())) {
+    throw new CliUsageError('--url must not contain a user name or password');
+  }
 
   let baseUrl: URL;
   try {
@@ -61,18 +84,40 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
   if (baseUrl.search || baseUrl.hash) {
     throw new CliUsageError(`--url must be a base URL without query or fragment, got "${values.url}"`);
   }
+  if (baseUrl.username || baseUrl.password) {
+    throw new CliUsageError('--url must not contain a user name or password');
+  }
   const expectCommit = values['expect-commit'];
-  if (!/^[0-9a-fA-F]{40}$/.test(expectCommit)) {
+  if (expectCommit !== undefined && !/^[0-9a-fA-F]{40}$/.test(expectCommit)) {
     throw new CliUsageError(`--expect-commit must be a full 40-hex commit SHA, got "${expectCommit}"`);
   }
+  const expectContentKey = values['expect-content-key'];
+  if (expectContentKey !== undefined && !CONTENT_KEY.test(expectContentKey)) {
+    throw new CliUsageError(
+      `--expect-content-key must be 1-128 characters from A-Z a-z 0-9 . _ : -, got "${expectContentKey}"`,
+    );
+  }
   const smokePath = values.smoke;
-  if (smokePath !== undefined && !smokePath.startsWith('/')) {
-    throw new CliUsageError(`--smoke must be a path starting with "/", got "${smokePath}"`);
+  if (smokePath !== undefined) {
+    if (!smokePath.startsWith('/')) {
+      throw new CliUsageError(`--smoke must be a path starting with "/", got "${smokePath}"`);
+    }
+    // A backslash or a control character could make the path name another host; the smoke test stays on --url's origin.
+    if (UNSAFE_IN_PATH.test(smokePath) || resolveEndpoint(baseUrl, smokePath).origin !== baseUrl.origin) {
+      throw new CliUsageError(`--smoke must be a path on --url's origin, got "${smokePath}"`);
+    }
   }
   const timeoutSeconds = parseSeconds('timeout', values.timeout, DEFAULT_TIMEOUT_SECONDS);
   const intervalSeconds = parseSeconds('interval', values.interval, DEFAULT_INTERVAL_SECONDS);
   if (intervalSeconds <= 0) throw new CliUsageError('--interval must be greater than 0');
-  return { baseUrl, expectCommit, timeoutSeconds, intervalSeconds, smokePath };
+  return {
+    baseUrl,
+    ...(expectCommit !== undefined && { expectCommit }),
+    ...(expectContentKey !== undefined && { expectContentKey }),
+    timeoutSeconds,
+    intervalSeconds,
+    smokePath,
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -82,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   process.stdout.write(
-    `verify: waiting up to ${options.timeoutSeconds}s for ${options.baseUrl.href} to serve ${options.expectCommit}\n`,
+    `verify: waiting up to ${options.timeoutSeconds}s for ${options.baseUrl.href} to serve ${describeExpected(options)}\n`,
   );
   const outcome = await verifyDeployment(options, (line) => process.stdout.write(`${line}\n`));
   const stream = outcome.exitCode === 0 ? process.stdout : process.stderr;

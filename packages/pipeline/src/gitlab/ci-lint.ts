@@ -3,7 +3,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import type { GitlabClient } from './gitlab-client';
+import { lintShape } from './api-shapes';
+import { expectShape, type GitlabClient } from './gitlab-client';
 import type { ProjectRef } from './pipeline-tree';
 
 export interface LintTarget {
@@ -110,10 +111,14 @@ export async function lintTarget(
   ref: string | undefined,
 ): Promise<LintOutcome> {
   // Without dry_run GitLab ignores ref and resolves `include: local` on the default branch.
-  const result = await client.Lint.lint(project, target.content, {
-    includeJobs: true,
-    ...(ref ? { ref, dryRun: true } : {}),
-  });
+  const result = expectShape(
+    lintShape,
+    await client.Lint.lint(project, target.content, {
+      includeJobs: true,
+      ...(ref ? { ref, dryRun: true } : {}),
+    }),
+    'POST /projects/:id/ci/lint',
+  );
   const errors = (result.errors ?? []).map((error) => `  error   ${formatLintMessage(target.file, error)}`);
   const warnings = (result.warnings ?? []).map(
     (warning) => `  warning ${formatLintMessage(target.file, warning)}`,

@@ -1,7 +1,8 @@
 // `slipway gitlab setup`: brings a project's CI/CD variables and production environment protection to the
 // state the demo pipeline needs. It compares before it writes, so a second run changes nothing.
 import { CliUsageError } from '../cli-errors';
-import { GitlabApiError, type GitlabClient } from './gitlab-client';
+import { protectedEnvironmentListShape, protectedTagListShape, variableListShape } from './api-shapes';
+import { expectShape, GitlabApiError, type GitlabClient } from './gitlab-client';
 import type { ProjectRef } from './pipeline-tree';
 
 export interface DesiredVariable {
@@ -28,13 +29,19 @@ export interface SetupSecrets {
 export const DEPLOY_SCOPES = ['production/*', 'staging/*'];
 const MAINTAINER_ACCESS = 40;
 
-/** GitLab refuses to mask values outside this shape; checking first gives a clear message instead of "is invalid". */
-export function maskableValueProblem(value: string): string | undefined {
-  if (value.length < 8) return 'it is shorter than 8 characters';
-  if (/\s/.test(value)) return 'it contains whitespace or a line break';
-  if (!/^[A-Za-z0-9+/=@:.~_-]+$/.test(value))
-    return 'it contains characters other than A-Z a-z 0-9 + / = @ : . ~ _ -';
-  return undefined;
+/**
+ * Why GitLab would refuse to mask this value, or undefined when it can. The rule depends on the variable type
+ * (https://docs.gitlab.com/ci/variables/#mask-a-cicd-variable; GitLab's app/models/concerns/ci/maskable.rb):
+ * a raw variable needs only 8 or more characters and no whitespace; an expanded one must also use only the
+ * Base64 alphabet and @ : . ~. The message states the rule, never which part the value breaks: that would tell
+ * something about a secret (its length, its characters).
+ */
+export function maskableValueProblem(value: string, { raw }: { raw: boolean }): string | undefined {
+  const rule = raw ? /^\S{8,}$/ : /^[A-Za-z0-9_+=/@:.~-]{8,}$/;
+  if (rule.test(value)) return undefined;
+  return raw
+    ? 'GitLab masks a raw variable only when its value has 8 or more characters and no whitespace'
+    : 'GitLab masks an expanded variable only when its value has 8 or more characters from A-Z a-z 0-9 + / = @ : . ~ _ -';
 }
 
 export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
@@ -42,7 +49,7 @@ export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
   const perDeployScope = (base: Omit<DesiredVariable, 'environmentScope'>) =>
     DEPLOY_SCOPES.forEach((environmentScope) => variables.push({ ...base, environmentScope }));
   if (secrets.openweatherApiKey !== undefined) {
-    const problem = maskableValueProblem(secrets.openweatherApiKey);
+    const problem = maskableValueProblem(secrets.openweatherApiKey, { raw: true });
     if (problem) throw new CliUsageError(`OPENWEATHER_API_KEY cannot be a masked variable: ${problem}`);
     perDeployScope({
       key: 'OPENWEATHER_API_KEY',
@@ -54,7 +61,7 @@ export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
     });
   }
   if (secrets.notifyWebhookUrl !== undefined) {
-    const problem = maskableValueProblem(secrets.notifyWebhookUrl);
+    const problem = maskableValueProblem(secrets.notifyWebhookUrl, { raw: true });
     if (problem)
       throw new CliUsageError(`SLIPWAY_NOTIFY_WEBHOOK_URL cannot be a masked variable: ${problem}`);
     perDeployScope({
@@ -134,19 +141,24 @@ interface ExistingVariable {
   variable_type: string;
   protected: boolean;
   masked: boolean;
+  hidden?: boolean;
   raw?: boolean;
   environment_scope: string;
+  description?: string | null;
 }
 
 /** Names of the attributes that differ; the value is compared but never shown. */
 function differences(existing: ExistingVariable, desired: DesiredVariable): string[] {
   const changed: string[] = [];
-  // GitLab returns null for hidden values; those cannot be compared, so they are left alone.
-  if (existing.value !== null && existing.value !== desired.value) changed.push('value');
+  // Since GitLab 17.4 the API answers a hidden variable's value as null
+  // (https://docs.gitlab.com/api/project_level_variables/): it cannot be compared, so it is always written.
+  if (existing.value === null) changed.push('value (hidden, so not comparable: rewritten)');
+  else if (existing.value !== desired.value) changed.push('value');
   if (existing.variable_type !== desired.variableType) changed.push('type');
   if (existing.protected !== desired.protected) changed.push('protected');
   if (existing.masked !== desired.masked) changed.push('masked');
   if (existing.raw !== true) changed.push('raw');
+  if ((existing.description ?? '') !== desired.description) changed.push('description');
   return changed;
 }
 
@@ -166,9 +178,11 @@ export async function syncVariables(
   project: ProjectRef,
   desired: DesiredVariable[],
 ): Promise<SetupReport> {
-  const existing = (await client.ProjectVariables.all(project, {
-    perPage: 100,
-  })) as unknown as ExistingVariable[];
+  const existing: ExistingVariable[] = expectShape(
+    variableListShape,
+    await client.ProjectVariables.all(project, { perPage: 100 }),
+    'GET /projects/:id/variables',
+  );
   const report: SetupReport = { lines: [], changes: 0 };
   for (const variable of desired) {
     // raw: values are used as given; a "$" in a key or a kubeconfig must not be expanded.
@@ -215,7 +229,11 @@ export async function protectProductionEnvironments(
   let protectedNames: Set<string>;
   try {
     const existing = await client.ProjectProtectedEnvironments.all(projectId, { perPage: 100 });
-    protectedNames = new Set(existing.map((environment) => environment.name));
+    protectedNames = new Set(
+      expectShape(protectedEnvironmentListShape, existing, 'GET /projects/:id/protected_environments').map(
+        (environment) => environment.name,
+      ),
+    );
   } catch (error) {
     if (error instanceof GitlabApiError && (error.status === 403 || error.status === 404)) {
       throw new GitlabApiError(
@@ -236,5 +254,50 @@ export async function protectProductionEnvironments(
     report.lines.push(`protected environment ${name}: only Maintainers may deploy`);
     report.changes += 1;
   }
+  return report;
+}
+
+/**
+ * Protected tags matching release.yml's default tag-pattern (`v` + semver). Protected variables (KUBECONFIG, the
+ * SSH key, the API key) reach only jobs on protected branches and protected tags
+ * (https://docs.gitlab.com/ci/variables/#protect-a-cicd-variable), so without this a release tag's production
+ * deploy runs without them. Protecting `v*` also limits who may create release tags to Maintainers
+ * (https://docs.gitlab.com/user/project/protected_tags/, API: https://docs.gitlab.com/api/protected_tags/).
+ */
+export const RELEASE_TAG_WILDCARD = 'v*';
+
+export async function protectReleaseTags(
+  client: GitlabClient,
+  project: ProjectRef,
+  wildcard = RELEASE_TAG_WILDCARD,
+): Promise<SetupReport> {
+  const report: SetupReport = { lines: [], changes: 0 };
+  try {
+    const names = new Set(
+      expectShape(
+        protectedTagListShape,
+        await client.ProtectedTags.all(project, { perPage: 100 }),
+        'GET /projects/:id/protected_tags',
+      ).map((tag) => tag.name),
+    );
+    if (names.has(wildcard)) {
+      report.lines.push(`unchanged protected tags ${wildcard}`);
+      return report;
+    }
+    await client.ProtectedTags.protect(project, wildcard, { createAccessLevel: MAINTAINER_ACCESS });
+  } catch (error) {
+    if (error instanceof GitlabApiError && error.status === 403) {
+      throw new GitlabApiError(
+        'cannot protect the release tags: the protected tags API answered HTTP 403; it needs the Maintainer role. ' +
+          'Re-run with --skip-protected-tags to leave tags alone (then tag pipelines get no protected variables)',
+        403,
+      );
+    }
+    throw error;
+  }
+  report.lines.push(
+    `protected tags ${wildcard}: only Maintainers may create them, and their pipelines get the protected variables`,
+  );
+  report.changes += 1;
   return report;
 }

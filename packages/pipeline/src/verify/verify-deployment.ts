@@ -1,4 +1,8 @@
-// Polls a deployed service until it is healthy and serves the expected commit, then smoke-tests one path.
+// Polls a deployed service until it is healthy and serves the expected commit and/or content key, then
+// smoke-tests one path. Healthy means /health reports "pass" or "warn": the IETF health-check draft the service
+// follows (draft-inadarei-api-health-check) defines warn as "healthy, with some concerns", and the service reports
+// warn for upstream trouble it rides out, so rolling back for it would undo a good release. No redirect is
+// followed: a 3xx is an answer that fails the check, so another host can never pass verification.
 // The exit codes are a contract shared with the POSIX-sh twin in ci-templates/deploy.yml
 // (job `.slipway-deploy-verify`); test/verify-parity.test.ts keeps the two in step.
 
@@ -16,8 +20,10 @@ export type VerifyOutcome = keyof typeof VERIFY_EXIT;
 export interface VerifyOptions {
   /** Base URL of the deployment; /health and /version are resolved against it. */
   baseUrl: URL;
-  /** 40-hex commit the deployment must report at /version. Compared case-insensitively. */
-  expectCommit: string;
+  /** 40-hex commit the deployment must report at /version (`commit`). Compared case-insensitively. */
+  expectCommit?: string;
+  /** Content key the deployment must report at /version (`contentKey`); compared exactly. */
+  expectContentKey?: string;
   timeoutSeconds: number;
   intervalSeconds: number;
   /** Path fetched once the deployment is verified; it must answer 2xx. Skipped when undefined. */
@@ -34,8 +40,13 @@ export interface VerifyResult {
 /** What one poll saw; `health` is undefined when /health did not answer at all. */
 interface Observation {
   health?: string;
+  /** For a warn: what the warning checks say. */
+  warning?: string;
   commit?: string;
+  contentKey?: string;
 }
+
+const HEALTHY = new Set(['pass', 'warn']);
 
 // A single slow request must not eat the whole budget, and must not outlive it either.
 const MAX_REQUEST_SECONDS = 10;
@@ -45,12 +56,30 @@ export function resolveEndpoint(baseUrl: URL, path: string): URL {
   return new URL(path.replace(/^\/+/, ''), base);
 }
 
+/** "HTTP 302 (a redirect to http://other:1234, not followed)" for a 3xx, else "HTTP <status>". */
+function describeStatus(response: Response, url: URL): string {
+  if (response.status < 300 || response.status >= 400) return `HTTP ${response.status}`;
+  const location = response.headers.get('location');
+  let target = 'elsewhere';
+  try {
+    if (location) target = new URL(location, url).origin;
+  } catch {
+    // An unparsable Location: say no more.
+  }
+  return `HTTP ${response.status} (a redirect to ${target}, not followed)`;
+}
+
 async function fetchJson(
   url: URL,
   timeoutMs: number,
-): Promise<{ status: number; body: unknown } | undefined> {
+): Promise<{ status: number; statusText: string; body: unknown } | undefined> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    const statusText = describeStatus(response, url);
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      return { status: response.status, statusText, body: undefined };
+    }
     const text = await response.text();
     let body: unknown;
     try {
@@ -58,7 +87,7 @@ async function fetchJson(
     } catch {
       body = undefined;
     }
-    return { status: response.status, body };
+    return { status: response.status, statusText, body };
   } catch {
     return undefined;
   }
@@ -70,14 +99,55 @@ function stringField(body: unknown, field: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** "name: output" of each check that reports warn, from the IETF-draft body (`checks: {name: [{status, output}]}`). */
+function warningChecks(body: unknown): string {
+  const checks = (body as { checks?: unknown } | undefined)?.checks;
+  if (typeof checks !== 'object' || checks === null) return '';
+  return Object.entries(checks as Record<string, unknown>)
+    .flatMap(([name, results]) =>
+      (Array.isArray(results) ? results : [])
+        .filter((r: { status?: unknown }) => r?.status === 'warn')
+        .map((r: { output?: unknown }) => (typeof r.output === 'string' ? `${name}: ${r.output}` : name)),
+    )
+    .join('; ')
+    .slice(0, 300);
+}
+
 async function observe(options: VerifyOptions, requestTimeoutMs: number): Promise<Observation> {
   const health = await fetchJson(resolveEndpoint(options.baseUrl, 'health'), requestTimeoutMs);
   if (!health) return {};
-  const status = stringField(health.body, 'status') ?? `HTTP ${health.status}`;
-  if (status !== 'pass') return { health: status };
+  // A redirect's body (if any) is never read: the status alone is the answer.
+  const status =
+    (health.status < 300 || health.status >= 400 ? stringField(health.body, 'status') : undefined) ??
+    health.statusText;
+  if (!HEALTHY.has(status)) return { health: status };
+  const warning = status === 'warn' ? warningChecks(health.body) : undefined;
   const version = await fetchJson(resolveEndpoint(options.baseUrl, 'version'), requestTimeoutMs);
-  const commit = version ? (stringField(version.body, 'commit') ?? `HTTP ${version.status}`) : 'no answer';
-  return { health: status, commit };
+  if (!version) return { health: status, warning, commit: 'no answer', contentKey: 'no answer' };
+  const redirected = version.status >= 300 && version.status < 400;
+  return {
+    health: status,
+    warning,
+    commit: (redirected ? undefined : stringField(version.body, 'commit')) ?? version.statusText,
+    contentKey: (redirected ? undefined : stringField(version.body, 'contentKey')) ?? version.statusText,
+  };
+}
+
+/** What the deployment must serve, for messages: "<sha>", "content key <key>" or "<sha> and content key <key>". */
+export function describeExpected(options: VerifyOptions): string {
+  return [
+    options.expectCommit ?? '',
+    options.expectContentKey ? `content key ${options.expectContentKey}` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+}
+
+function servesExpected(last: Observation, options: VerifyOptions): boolean {
+  const commitOk =
+    options.expectCommit === undefined || last.commit?.toLowerCase() === options.expectCommit.toLowerCase();
+  const contentKeyOk = options.expectContentKey === undefined || last.contentKey === options.expectContentKey;
+  return commitOk && contentKeyOk;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -87,8 +157,9 @@ function result(outcome: VerifyOutcome, attempts: number, message: string): Veri
 }
 
 /**
- * Verdict when time runs out, from the last poll: no answer -> timeout, answered but not pass -> unhealthy,
- * pass but another commit -> wrong version. The sh twin decides the same way.
+ * Verdict when time runs out, from the last poll: no answer -> timeout, answered but neither pass nor warn (a 3xx
+ * included) -> unhealthy, healthy but another commit or content key -> wrong version. The sh twin decides the
+ * same way.
  */
 function verdictFromLastObservation(
   last: Observation,
@@ -103,32 +174,39 @@ function verdictFromLastObservation(
       `${resolveEndpoint(options.baseUrl, 'health').href} never answered ${waited}`,
     );
   }
-  if (last.health !== 'pass') {
-    return result('unhealthy', attempts, `health is "${last.health}", not "pass", ${waited}`);
+  if (!HEALTHY.has(last.health)) {
+    return result('unhealthy', attempts, `health is "${last.health}", not "pass" or "warn", ${waited}`);
   }
-  return result(
-    'wrongVersion',
-    attempts,
-    `serving commit ${last.commit}, expected ${options.expectCommit}, ${waited}`,
-  );
+  const wrong = [
+    options.expectCommit !== undefined && last.commit?.toLowerCase() !== options.expectCommit.toLowerCase()
+      ? `commit ${last.commit}, expected ${options.expectCommit}`
+      : '',
+    options.expectContentKey !== undefined && last.contentKey !== options.expectContentKey
+      ? `content key ${last.contentKey}, expected ${options.expectContentKey}`
+      : '',
+  ].filter(Boolean);
+  return result('wrongVersion', attempts, `serving ${wrong.join(' and ')}, ${waited}`);
 }
 
 async function smokeTest(options: VerifyOptions, smokePath: string, attempts: number): Promise<VerifyResult> {
   const url = resolveEndpoint(options.baseUrl, smokePath);
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(MAX_REQUEST_SECONDS * 1000) });
+    const response = await fetch(url, {
+      signal: AbortSignal.timeout(MAX_REQUEST_SECONDS * 1000),
+      redirect: 'manual',
+    });
     await response.arrayBuffer();
     if (response.status >= 200 && response.status < 300) {
       return result(
         'ok',
         attempts,
-        `healthy, serving ${options.expectCommit}, smoke ${smokePath} -> ${response.status}`,
+        `healthy, serving ${describeExpected(options)}, smoke ${smokePath} -> ${response.status}`,
       );
     }
     return result(
       'smokeFailed',
       attempts,
-      `smoke test ${url.href} answered HTTP ${response.status}, expected 2xx`,
+      `smoke test ${url.href} answered ${describeStatus(response, url)}, expected 2xx`,
     );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -140,7 +218,6 @@ export async function verifyDeployment(
   options: VerifyOptions,
   reportProgress: (line: string) => void,
 ): Promise<VerifyResult> {
-  const expected = options.expectCommit.toLowerCase();
   const started = Date.now();
   const deadline = started + options.timeoutSeconds * 1000;
   let attempts = 0;
@@ -150,16 +227,22 @@ export async function verifyDeployment(
     const last = await observe(options, Math.min(remainingMs, MAX_REQUEST_SECONDS * 1000));
     const elapsed = ((Date.now() - started) / 1000).toFixed(1);
     reportProgress(
-      `[${elapsed.padStart(6)}s] attempt ${attempts}: health=${last.health ?? 'no answer'} commit=${last.commit ?? '-'}`,
+      `[${elapsed.padStart(6)}s] attempt ${attempts}: health=${last.health ?? 'no answer'} commit=${last.commit ?? '-'}` +
+        (options.expectContentKey !== undefined ? ` contentKey=${last.contentKey ?? '-'}` : ''),
     );
-    if (last.health === 'pass' && last.commit?.toLowerCase() === expected) break;
+    if (last.health === 'warn') {
+      reportProgress(
+        `verify: warning: /health reports "warn" (degraded, still serving)${last.warning ? `: ${last.warning}` : ''}`,
+      );
+    }
+    if (last.health !== undefined && HEALTHY.has(last.health) && servesExpected(last, options)) break;
     if (Date.now() + options.intervalSeconds * 1000 > deadline) {
       return verdictFromLastObservation(last, options, attempts);
     }
     await sleep(options.intervalSeconds * 1000);
   }
   if (options.smokePath === undefined) {
-    return result('ok', attempts, `healthy and serving ${options.expectCommit}`);
+    return result('ok', attempts, `healthy and serving ${describeExpected(options)}`);
   }
   return smokeTest(options, options.smokePath, attempts);
 }

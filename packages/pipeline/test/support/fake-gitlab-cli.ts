@@ -40,7 +40,8 @@ export async function runSlipwayGitlab(
       stdout: { write: (text: string) => (stdout += text), isTTY: options.stdoutIsTTY ?? false },
       stderr: { write: (text: string) => (stderr += text) },
       stdin,
-      retryPolicy: { onWait: (message) => (stderr += `${message}\n`) },
+      // Rate-limit waits are reported but not slept through: the tests assert what is said, never how long.
+      retryPolicy: { onWait: (message) => (stderr += `${message}\n`), sleep: () => Promise.resolve() },
     });
     return { exitCode, stdout, stderr };
   } catch (error) {
