@@ -2,8 +2,10 @@
 // Builds the stand-in images (docker/stand-ins/stand-ins.json) into the running Docker engine, tagged with the real
 // names the pipelines use, because nothing can be pulled from Docker Hub or quay.io here.
 //
-// Usage: node docker/stand-ins/build-stand-ins.mjs [name ...]      (npm run docker:stand-ins -- [name ...])
+// Usage: node docker/stand-ins/build-stand-ins.mjs [--rebuild] [name ...]   (npm run docker:stand-ins -- ...)
 //   No names: every stand-in. Names: those and the stand-ins they are built FROM.
+//   --rebuild: ignore the cache (labels and the engine's layer cache) and build again from the base, e.g. to time
+//   a cold build or to pick up Debian package updates.
 // Output: one line per image, "stand-ins: built|cached <name> (<tags>) in <s>s", then the total.
 // Exit codes: 0 all present, 1 a build failed (the tail of its log is printed; the full log is kept in the cache).
 //
@@ -115,7 +117,7 @@ function selectImages(images, names) {
   return images.filter((image) => wanted.has(image.name));
 }
 
-async function buildImage(image, { parentRef, parentHash, packs }) {
+async function buildImage(image, { parentRef, parentHash, packs, rebuild }) {
   const hash = createHash('sha256').update(`${RECIPE_FORMAT}\0${JSON.stringify(image)}\0${parentHash}\0`);
   hashTree(hash, join(standInsDir, image.recipe));
   for (const file of image.npmPacks ?? []) hash.update(`${file}\0`).update(readFileSync(packs[file]));
@@ -124,7 +126,7 @@ async function buildImage(image, { parentRef, parentHash, packs }) {
   const started = process.hrtime.bigint();
   const seconds = () => (Number(process.hrtime.bigint() - started) / 1e9).toFixed(1);
   const labels = await Promise.all(image.tags.map(imageLabel));
-  if (labels.every((label) => label === inputs)) {
+  if (!rebuild && labels.every((label) => label === inputs)) {
     console.log(`stand-ins: cached ${image.name} (${image.tags.join(', ')}) in ${seconds()}s`);
     return inputs;
   }
@@ -135,6 +137,7 @@ async function buildImage(image, { parentRef, parentHash, packs }) {
     cpSync(join(standInsDir, image.recipe), context, { recursive: true });
     for (const file of image.npmPacks ?? []) cpSync(packs[file], join(context, file));
     const args = ['build', '--progress=plain', '--label', `${LABEL}=${inputs}`];
+    if (rebuild) args.push('--no-cache');
     args.push('--build-arg', `${image.parentArg}=${parentRef}`);
     for (const [name, value] of Object.entries(image.buildArgs ?? {}))
       args.push('--build-arg', `${name}=${value}`);
@@ -158,7 +161,7 @@ async function buildImage(image, { parentRef, parentHash, packs }) {
 }
 
 /** Builds the named stand-ins (all when names is empty) and whatever they are built FROM. */
-export async function buildStandIns(names = []) {
+export async function buildStandIns(names = [], { rebuild = false } = {}) {
   const started = process.hrtime.bigint();
   const manifest = readManifest();
   const images = selectImages(manifest.images, names);
@@ -174,7 +177,7 @@ export async function buildStandIns(names = []) {
     const parent = built.get(image.parent);
     if (!parent)
       throw new Error(`stand-in ${image.name} needs ${image.parent}, which stand-ins.json lists later`);
-    const hash = await buildImage(image, { parentRef: parent.ref, parentHash: parent.hash, packs });
+    const hash = await buildImage(image, { parentRef: parent.ref, parentHash: parent.hash, packs, rebuild });
     built.set(image.name, { ref: image.tags[0], hash });
   }
   // Images an earlier recipe built are untagged now; only those carrying our label are removed.
@@ -185,7 +188,12 @@ export async function buildStandIns(names = []) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  buildStandIns(process.argv.slice(2)).catch((error) => {
+  const args = process.argv.slice(2);
+  const rebuild = args.includes('--rebuild');
+  buildStandIns(
+    args.filter((arg) => arg !== '--rebuild'),
+    { rebuild },
+  ).catch((error) => {
     console.error(`stand-ins: error: ${error.message}`);
     process.exit(1);
   });
