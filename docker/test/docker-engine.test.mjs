@@ -2,6 +2,7 @@
 // through it. Needs the engine running (npm run docker:engine -- start); it never stops the engine, which other
 // suites and people share.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,4 +111,21 @@ test('privileged containers run (docker-in-docker needs them) and get every capa
 test('docker compose runs Debian docker-compose through the CLI plugin shim', async () => {
   const { stdout } = await run(DOCKER, ['compose', 'version']);
   assert.match(stdout, /docker-compose version 1\.29/);
+});
+
+test('stop only ever signals the dockerd its pid file names, never another process', async () => {
+  // A pid file naming a live process that is not dockerd (a stale file whose pid was reused) must be left alone.
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const pidfile = join(work, 'stale-dockerd.pid');
+    writeFileSync(pidfile, `${sleeper.pid}\n`);
+    const { stdout } = await run('bash', [engineScript, 'stop'], {
+      env: { ...process.env, SLIPWAY_DOCKERD_PIDFILE: pidfile },
+    });
+    assert.match(stdout, /^docker-engine: dockerd is not running \(no live pid in /);
+    assert.equal(sleeper.exitCode, null);
+    assert.doesNotThrow(() => process.kill(sleeper.pid, 0), 'the unrelated process still runs');
+  } finally {
+    sleeper.kill();
+  }
 });

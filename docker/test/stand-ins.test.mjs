@@ -321,7 +321,7 @@ describe('the tools the jobs call work in the stand-ins', () => {
   });
 
   test('docker:28.5.2-dind serves TLS on docker:2376 and the cli image uses it as GitLab documents', async () => {
-    // https://docs.gitlab.com/ci/docker/using_docker_build/#docker-in-docker-with-tls-enabled-in-the-docker-executor:
+    // https://docs.gitlab.com/ci/docker/docker_in_docker/ ("Use with Docker executor", TLS enabled):
     // the service is aliased `docker`, DOCKER_TLS_CERTDIR=/certs, and /certs/client is shared with the job.
     const network = await newNetwork('dind');
     const certs = `slipway-stand-ins-certs-${suffix}`;
