@@ -6,7 +6,8 @@
 //   No names: every stand-in. Names: those and the stand-ins they are built FROM.
 //   --rebuild: ignore the cache (labels and the engine's layer cache) and build again from the base, e.g. to time
 //   a cold build or to pick up Debian package updates.
-// Output: one line per image, "stand-ins: built|cached <name> (<tags>) in <s>s", then the total.
+// Output: one line per image as it is ready, "stand-ins: built|cached <name> (<tags>) in <s>s", then the total.
+//   Independent images build side by side, SLIPWAY_STAND_IN_JOBS (default 3) at a time.
 // Exit codes: 0 all present, 1 a build failed (the tail of its log is printed; the full log is kept in the cache).
 //
 // Cache: each image carries the label org.slipway.stand-in.inputs, a hash of everything that goes into it (its
@@ -160,6 +161,28 @@ async function buildImage(image, { parentRef, parentHash, packs, rebuild }) {
   return inputs;
 }
 
+/** Runs at most `max` of the tasks handed to the returned function at once. */
+function limiter(max) {
+  let active = 0;
+  const queue = [];
+  const next = () => {
+    if (active >= max || queue.length === 0) return;
+    active++;
+    const { task, resolve, reject } = queue.shift();
+    task()
+      .then(resolve, reject)
+      .finally(() => {
+        active--;
+        next();
+      });
+  };
+  return (task) =>
+    new Promise((resolve, reject) => {
+      queue.push({ task, resolve, reject });
+      next();
+    });
+}
+
 /** Builds the named stand-ins (all when names is empty) and whatever they are built FROM. */
 export async function buildStandIns(names = [], { rebuild = false } = {}) {
   const started = process.hrtime.bigint();
@@ -172,14 +195,27 @@ export async function buildStandIns(names = [], { rebuild = false } = {}) {
   for (const file of new Set(images.flatMap((image) => image.npmPacks ?? []))) {
     packs[file] = await ensureNpmPack(file, manifest.npmPacks[file]);
   }
-  const built = new Map([['base', { ref: baseRef, hash: baseRef }]]);
+  // Each image waits for its parent; independent ones build side by side (apt downloads overlap), a few at a time.
+  const limit = limiter(Number(process.env.SLIPWAY_STAND_IN_JOBS) || 3);
+  const results = new Map([['base', Promise.resolve({ ref: baseRef, hash: baseRef })]]);
   for (const image of images) {
-    const parent = built.get(image.parent);
-    if (!parent)
+    const parentResult = results.get(image.parent);
+    if (!parentResult)
       throw new Error(`stand-in ${image.name} needs ${image.parent}, which stand-ins.json lists later`);
-    const hash = await buildImage(image, { parentRef: parent.ref, parentHash: parent.hash, packs, rebuild });
-    built.set(image.name, { ref: image.tags[0], hash });
+    const result = parentResult.then((parent) =>
+      limit(() => buildImage(image, { parentRef: parent.ref, parentHash: parent.hash, packs, rebuild })),
+    );
+    results.set(
+      image.name,
+      result.then((hash) => ({ ref: image.tags[0], hash })),
+    );
   }
+  const failures = (await Promise.allSettled(results.values())).filter(
+    (outcome) => outcome.status === 'rejected',
+  );
+  // A failed parent fails its children with the same error; report it once.
+  const messages = [...new Set(failures.map((failure) => failure.reason.message))];
+  if (messages.length > 0) throw new Error(messages.join('\n'));
   // Images an earlier recipe built are untagged now; only those carrying our label are removed.
   await run(DOCKER, ['image', 'prune', '--force', '--filter', `label=${LABEL}`]).catch(() => {});
   const total = (Number(process.hrtime.bigint() - started) / 1e9).toFixed(1);
