@@ -191,6 +191,9 @@ export async function buildStandIns(names = [], { rebuild = false } = {}) {
   mkdirSync(cacheDir, { recursive: true });
 
   const baseRef = await ensureBase();
+  console.log(
+    `stand-ins: base ${baseRef} ready in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)}s`,
+  );
   const packs = {};
   for (const file of new Set(images.flatMap((image) => image.npmPacks ?? []))) {
     packs[file] = await ensureNpmPack(file, manifest.npmPacks[file]);
