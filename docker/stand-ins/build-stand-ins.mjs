@@ -44,18 +44,29 @@ export function readManifest() {
   return JSON.parse(readFileSync(join(standInsDir, 'stand-ins.json'), 'utf8'));
 }
 
-function hashTree(hash, dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-    a.name.localeCompare(b.name),
-  )) {
+function hashTree(hash, root, dir = root) {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) hashTree(hash, path);
+    if (entry.isDirectory()) hashTree(hash, root, path);
     else
       hash
-        .update(`${relative(standInsDir, path)}\0`)
+        .update(`${relative(root, path)}\0`)
         .update(readFileSync(path))
         .update('\0');
   }
+}
+
+/**
+ * The content key of one stand-in: a hash (24 hex digits) of its manifest entry, its parent's key (or the base's
+ * content-tagged reference), every file in its recipe folder (names and bytes) and the npm packs it copies in.
+ * packs maps a file name to its tarball's path; recipesDir defaults to docker/stand-ins.
+ */
+export function inputsHash(image, { parentHash, packs = {}, recipesDir = standInsDir }) {
+  const hash = createHash('sha256').update(`${RECIPE_FORMAT}\0${JSON.stringify(image)}\0${parentHash}\0`);
+  hashTree(hash, join(recipesDir, image.recipe));
+  for (const file of image.npmPacks ?? []) hash.update(`${file}\0`).update(readFileSync(packs[file]));
+  return hash.digest('hex').slice(0, 24);
 }
 
 async function imageLabel(ref) {
@@ -119,10 +130,7 @@ function selectImages(images, names) {
 }
 
 async function buildImage(image, { parentRef, parentHash, packs, rebuild }) {
-  const hash = createHash('sha256').update(`${RECIPE_FORMAT}\0${JSON.stringify(image)}\0${parentHash}\0`);
-  hashTree(hash, join(standInsDir, image.recipe));
-  for (const file of image.npmPacks ?? []) hash.update(`${file}\0`).update(readFileSync(packs[file]));
-  const inputs = hash.digest('hex').slice(0, 24);
+  const inputs = inputsHash(image, { parentHash, packs });
 
   const started = process.hrtime.bigint();
   const seconds = () => (Number(process.hrtime.bigint() - started) / 1e9).toFixed(1);

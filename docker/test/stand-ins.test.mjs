@@ -4,12 +4,12 @@
 // (or found in the cache), so a cold run includes their build.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { buildStandIns, DOCKER, readManifest } from '../stand-ins/build-stand-ins.mjs';
+import { buildStandIns, DOCKER, inputsHash, readManifest } from '../stand-ins/build-stand-ins.mjs';
 import { createCleanupStack, repoRoot, run } from './image-harness.mjs';
 
 const cleanup = createCleanupStack();
@@ -200,6 +200,44 @@ describe('the stand-ins cover every image the pipelines use by default', () => {
       standInTags.filter((tag) => !tag.startsWith('localhost/slipway/debian')).sort(),
       Object.keys(expectedConfigs).sort(),
     );
+  });
+});
+
+describe('the build cache', () => {
+  test('an image is rebuilt exactly when a recipe file, its manifest entry, its parent or an npm pack changes', () => {
+    const recipesDir = mkdtempSync(join(tmpdir(), 'slipway-stand-in-recipes-'));
+    try {
+      const image = readManifest().images.find((candidate) => candidate.name === 'node-slim');
+      cpSync(join(repoRoot, 'docker/stand-ins', image.recipe), join(recipesDir, image.recipe), {
+        recursive: true,
+      });
+      for (const file of image.npmPacks) appendFileSync(join(recipesDir, file), `tarball ${file}`);
+      const packs = Object.fromEntries(image.npmPacks.map((file) => [file, join(recipesDir, file)]));
+      const key = (overrides = {}) =>
+        inputsHash(overrides.image ?? image, {
+          parentHash: overrides.parentHash ?? 'parent-1',
+          packs,
+          recipesDir,
+        });
+
+      const before = key();
+      assert.match(before, /^[0-9a-f]{24}$/);
+      assert.equal(key(), before, 'the same inputs give the same key');
+      assert.notEqual(key({ parentHash: 'parent-2' }), before, 'a rebuilt parent');
+      assert.notEqual(
+        key({ image: { ...image, buildArgs: { BUILDPACK_DEPS: 'git' } } }),
+        before,
+        'a build argument',
+      );
+      assert.notEqual(key({ image: { ...image, tags: ['node:other'] } }), before, 'a tag');
+      appendFileSync(join(recipesDir, image.recipe, 'Dockerfile'), '\n# changed\n');
+      const afterRecipe = key();
+      assert.notEqual(afterRecipe, before, 'a changed Dockerfile');
+      appendFileSync(join(recipesDir, image.npmPacks[0]), 'another version');
+      assert.notEqual(key(), afterRecipe, 'a changed npm pack');
+    } finally {
+      rmSync(recipesDir, { recursive: true, force: true });
+    }
   });
 });
 
