@@ -8,6 +8,9 @@ import type { WeatherProvider } from './weather/weather';
 import { WeatherService } from './weather/weather-cache';
 import type { WeatherConfig } from './config';
 
+/** This service's own secrets, censored in its logs besides the chassis's generic names. */
+export const SECRET_KEYS: readonly string[] = ['OPENWEATHER_API_KEY'];
+
 export type AppDependencies = {
   logger: Logger;
   version: VersionInfo;
@@ -25,6 +28,7 @@ export function createApp({ logger, version, weather, health, production }: AppD
     version,
     production,
     renderErrorPage,
+    secretKeys: SECRET_KEYS,
     routes: (app) => app.use(weatherRoutes(weather)),
   });
 }

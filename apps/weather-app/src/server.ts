@@ -7,12 +7,12 @@ import {
   resolveVersionInfo,
   startServer,
 } from '@slipway/service-kit';
-import { createApp, createWeatherService } from './app';
+import { createApp, createWeatherService, SECRET_KEYS } from './app';
 import { weatherEnvSchema } from './config';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(weatherEnvSchema);
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'weather-app' });
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'weather-app', secretKeys: SECRET_KEYS });
   // Read at run time: package.json sits outside tsc's rootDir, next to dist/ in the image too.
   const { version: packageVersion } = JSON.parse(
     readFileSync(join(__dirname, '..', 'package.json'), 'utf8'),

@@ -172,6 +172,17 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
     expect(logs()).not.toContain(STUB_API_KEY);
   });
 
+  it('declares OPENWEATHER_API_KEY to the chassis, which censors it in log objects and query strings', async () => {
+    const { app, logger, logs } = appWithStub();
+    logger.info({ config: { OPENWEATHER_API_KEY: STUB_API_KEY } }, 'config');
+    await request(app).get(
+      `/API/weather?city=Oslo&api-key=${STUB_API_KEY}&openweather_api_key=x${STUB_API_KEY}`,
+    );
+    expect(logs()).toContain('"OPENWEATHER_API_KEY":"[Redacted]"');
+    expect(logs()).toContain('api-key=[Redacted]');
+    expect(logs()).not.toContain(STUB_API_KEY);
+  });
+
   it('coalesces 100 concurrent identical misses into 1 upstream call', async () => {
     const { app, weather } = appWithStub();
     stub.behaviour = { kind: 'slow', delayMs: 150 };

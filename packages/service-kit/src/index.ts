@@ -1,6 +1,6 @@
 export { baseEnvSchema, ConfigError, loadConfig, loadConfigOrExit, type BaseConfig } from './config';
-export { createLogger, redactUrl, type Logger } from './logger';
-export { createRequestLogger, requestIdFrom } from './request-context';
+export { createLogger, createUrlRedactor, redactUrl, type Logger, type LoggerOptions } from './logger';
+export { createRequestLogger, requestIdFrom, type RequestLoggerOptions } from './request-context';
 export {
   HealthRegistry,
   healthRouter,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
-import { redactUrl } from './logger';
+import { createUrlRedactor, redactUrl } from './logger';
 
 // A caller's id is echoed into our logs and headers, so only accept a short, inert token.
 const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -12,17 +12,25 @@ export function requestIdFrom(header: string | string[] | undefined): string {
   return candidate && ACCEPTABLE_REQUEST_ID.test(candidate) ? candidate : randomUUID();
 }
 
+type LoggableRequest = IncomingMessage & { originalUrl?: string };
+
 /** The `req` object of every request log line: only these three fields, with secret query values redacted. */
-export function loggedRequest(req: IncomingMessage & { originalUrl?: string }) {
-  return { id: req.id, method: req.method, url: redactUrl(req.originalUrl ?? req.url ?? '') };
+export function loggedRequest(req: LoggableRequest, redact: (url: string) => string = redactUrl) {
+  return { id: req.id, method: req.method, url: redact(req.originalUrl ?? req.url ?? '') };
 }
+
+export type RequestLoggerOptions = {
+  /** The service's own secret names, censored in logged query strings besides the built-in ones. */
+  secretKeys?: readonly string[];
+};
 
 /**
  * pino-http: every request gets an id (taken from `x-request-id` or generated, echoed back) and `req.log`,
  * a child logger bound to the request, and one line is written when the response finishes.
  * Health probes are answered before this middleware, so they cost no logger at all.
  */
-export function createRequestLogger(logger: Logger): HttpLogger {
+export function createRequestLogger(logger: Logger, options: RequestLoggerOptions = {}): HttpLogger {
+  const redact = createUrlRedactor(options.secretKeys);
   return pinoHttp({
     logger,
     genReqId(req: IncomingMessage, res: ServerResponse) {
@@ -41,7 +49,7 @@ export function createRequestLogger(logger: Logger): HttpLogger {
     // address, Express's query getter) only for ours to pick three fields from it.
     wrapSerializers: false,
     serializers: {
-      req: loggedRequest,
+      req: (req: LoggableRequest) => loggedRequest(req, redact),
       res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
     },
   });

@@ -16,6 +16,11 @@ export type ServiceAppOptions = {
   /** Mounts the service's own routes, after the chassis middleware and before the 404/error handlers. */
   routes: (app: Express) => void;
   renderErrorPage?: ErrorPageRenderer;
+  /**
+   * The service's own secret names (e.g. `['OPENWEATHER_API_KEY']`), censored in logged request URLs besides
+   * the built-in generic ones. Pass the same list to `createLogger` for log objects.
+   */
+  secretKeys?: readonly string[];
 };
 
 /**
@@ -35,7 +40,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(healthRouter(options.health));
 
   app.use(securityHeaders());
-  app.use(createRequestLogger(options.logger));
+  app.use(createRequestLogger(options.logger, { secretKeys: options.secretKeys }));
 
   const versionBody = JSON.stringify(options.version);
   app.get('/version', (_req, res) => {

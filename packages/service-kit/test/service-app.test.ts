@@ -4,8 +4,8 @@ import request from 'supertest';
 import { createServiceApp, HttpError, resolveVersionInfo } from '../src';
 import { capturedLogger, testHealth } from './support';
 
-function buildApp({ production = true } = {}) {
-  const captured = capturedLogger();
+function buildApp({ production = true, secretKeys }: { production?: boolean; secretKeys?: string[] } = {}) {
+  const captured = capturedLogger('info', secretKeys);
   const health = testHealth();
   const version = resolveVersionInfo({
     env: { APP_VERSION: '1.2.3', GIT_COMMIT_SHA: 'a'.repeat(40), BUILD_TIME: '2026-11-22T10:00:00Z' },
@@ -15,6 +15,7 @@ function buildApp({ production = true } = {}) {
     health,
     version,
     production,
+    secretKeys,
     routes(app) {
       app.use(express.urlencoded({ extended: false, limit: '1kb' }));
       app.get('/api/teapot', () => {
@@ -35,6 +36,13 @@ function buildApp({ production = true } = {}) {
 }
 
 describe('createServiceApp', () => {
+  it('censors the service’s secretKeys in logged request URLs, besides the built-in names', async () => {
+    const { app, lines } = buildApp({ secretKeys: ['OPENWEATHER_API_KEY'] });
+    await request(app).get('/api/data?q=1&openweather_api_key=u1-secret&api-key=u2-secret').expect(200);
+    expect(lines().join('\n')).not.toMatch(/u\d-secret/);
+    expect(lines().join('\n')).toContain('openweather_api_key=[Redacted]');
+  });
+
   it('serves /health in the IETF health+json format', async () => {
     const { app, health } = buildApp();
     health.register('upstream:reachability', () => ({ status: 'warn', output: 'slow' }));
