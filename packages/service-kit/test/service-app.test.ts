@@ -4,7 +4,10 @@ import request from 'supertest';
 import { createServiceApp, HttpError, resolveVersionInfo } from '../src';
 import { capturedLogger, testHealth } from './support';
 
-function buildApp({ production = true, secretKeys }: { production?: boolean; secretKeys?: string[] } = {}) {
+function buildApp({
+  exposeStackTraces,
+  secretKeys,
+}: { exposeStackTraces?: boolean; secretKeys?: string[] } = {}) {
   const captured = capturedLogger('info', secretKeys);
   const health = testHealth();
   const version = resolveVersionInfo({
@@ -14,7 +17,7 @@ function buildApp({ production = true, secretKeys }: { production?: boolean; sec
     logger: captured.logger,
     health,
     version,
-    production,
+    exposeStackTraces,
     secretKeys,
     routes(app) {
       app.use(express.urlencoded({ extended: false, limit: '1kb' }));
@@ -148,19 +151,36 @@ describe('createServiceApp', () => {
     expect(res.body).toMatchObject({ type: 'tag:slipway,2026:problem:teapot', detail: 'No coffee here.' });
   });
 
-  it('hides internals of unexpected errors in production, and logs them', async () => {
-    const { app, lines } = buildApp({ production: true });
-    const res = await request(app).get('/boom').set('accept', 'application/json').expect(500);
-    expect(res.body.detail).toBe('Something went wrong on our side.');
-    expect(JSON.stringify(res.body)).not.toContain('hunter2');
-    expect(JSON.stringify(res.body)).not.toContain('at ');
-    expect(lines().some((l) => l.includes('unhandled error'))).toBe(true);
+  it('hides internals of unexpected errors by default, and logs each once, at error level, with its stack', async () => {
+    const { app, records } = buildApp();
+    for (const accept of ['application/json', 'text/html']) {
+      const res = await request(app).get('/boom').set('accept', accept).expect(500);
+      expect(res.text).toContain('Something went wrong on our side.');
+      expect(res.text).not.toContain('hunter2');
+      expect(res.text).not.toContain('service-app.test.ts');
+    }
+    expect(records().map((r) => [r.level, r.msg])).toEqual([
+      ['error', 'request errored'],
+      ['error', 'request errored'],
+    ]);
+    expect(records()[0]?.err).toMatchObject({ message: 'database password is hunter2' });
+    expect(String((records()[0]?.err as { stack?: string }).stack)).toContain('service-app.test.ts');
   });
 
-  it('shows the stack outside production to help the developer', async () => {
-    const { app } = buildApp({ production: false });
+  it('shows the stack to clients only when exposeStackTraces is set', async () => {
+    const { app } = buildApp({ exposeStackTraces: true });
     const res = await request(app).get('/boom').set('accept', 'application/json').expect(500);
     expect(res.body.detail).toContain('service-app.test.ts');
+  });
+
+  it('answers problem+json under /api in any letter case, as Express routes it', async () => {
+    const { app } = buildApp();
+    for (const path of ['/api/teapot', '/API/teapot', '/Api/Teapot']) {
+      const res = await request(app).get(path).set('accept', 'text/html').expect(418);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    const missing = await request(app).get('/API/nothing').set('accept', 'text/html').expect(404);
+    expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('turns body-parser client errors into clear 4xx answers', async () => {
