@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createLogger,
+  exitOnConfigError,
   HealthRegistry,
   loadConfigOrExit,
   resolveVersionInfo,
@@ -26,7 +27,14 @@ async function main(): Promise<void> {
     serviceId: 'weather-app',
   });
   const weather = createWeatherService(config);
-  const app = createApp({ logger, version, weather, health, production: config.NODE_ENV === 'production' });
+  const app = createApp({
+    logger,
+    version,
+    weather,
+    health,
+    exposeStackTraces: config.EXPOSE_STACK_TRACES,
+    rateLimitPerMinute: config.WEATHER_RATE_LIMIT_PER_MINUTE,
+  });
 
   logger.info(
     {
@@ -49,9 +57,15 @@ async function main(): Promise<void> {
   });
 }
 
+// A bad setting (also a HOST or PORT the server cannot listen on) ends start-up with one line naming the
+// variables, exit 78; anything else is a crash, exit 1.
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `weather-app failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  process.exit(1);
+  try {
+    exitOnConfigError(error);
+  } catch {
+    process.stderr.write(
+      `weather-app failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  }
 });

@@ -198,7 +198,7 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
   });
 
   it('caches per (city, units) until the TTL expires', async () => {
-    let now = 1_000_000;
+    let now = Date.parse('2026-11-29T12:00:00Z');
     const { app } = buildTestApp(
       { OPENWEATHER_API_KEY: STUB_API_KEY, OPENWEATHER_BASE_URL: stub.url, WEATHER_CACHE_TTL_SECONDS: '600' },
       { now: () => now },
@@ -215,7 +215,7 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
   });
 
   it('serves a stale entry when upstream fails, for a while, and says so', async () => {
-    let now = 1_000_000;
+    let now = Date.parse('2026-11-29T12:00:00Z');
     const { app } = buildTestApp(
       {
         OPENWEATHER_API_KEY: STUB_API_KEY,

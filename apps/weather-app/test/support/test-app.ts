@@ -20,6 +20,13 @@ export function buildTestApp(env: Record<string, string>, options: { now?: () =>
   const version = resolveVersionInfo({ env: { APP_VERSION: '9.9.9', GIT_COMMIT_SHA: 'c'.repeat(40) } });
   const health = new HealthRegistry({ version: version.version, releaseId: version.commit });
   const weather = createWeatherService(config, options);
-  const app = createApp({ logger, version, weather, health, production: true });
+  const app = createApp({
+    logger,
+    version,
+    weather,
+    health,
+    exposeStackTraces: config.EXPOSE_STACK_TRACES,
+    rateLimitPerMinute: config.WEATHER_RATE_LIMIT_PER_MINUTE,
+  });
   return { app, weather, health, logger, logs: () => chunks.join('') };
 }
