@@ -21,6 +21,13 @@ export type StubOptions = {
    * servers and load balancers do.
    */
   idleCloseMs?: number;
+  /**
+   * With idleCloseMs: a request arriving on a connection idle for more than `idleCloseMs - closeRaceMs` is
+   * dropped unanswered, as when the server's FIN and the client's request cross on a network with this
+   * round-trip time. On loopback the crossing window is microseconds wide; real networks make it as wide
+   * as their round trip.
+   */
+  closeRaceMs?: number;
 };
 
 export type ReceivedRequest = { path: string; query: URLSearchParams; rawQuery: string };
@@ -67,6 +74,7 @@ export class OpenWeatherStub {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly servedBefore = new WeakSet<Socket>();
+  private readonly lastAnswerAt = new WeakMap<Socket, number>();
   /** Connections accepted so far. */
   connections = 0;
   /** Body bytes the 'huge' behaviour managed to write before the client stopped reading. */
@@ -112,6 +120,13 @@ export class OpenWeatherStub {
     this.servedBefore.add(req.socket);
     const url = new URL(req.url ?? '/', 'http://stub');
     this.received.push({ path: url.pathname, query: url.searchParams, rawQuery: url.search });
+    const { idleCloseMs, closeRaceMs = 0 } = this.stubOptions;
+    const idleFor = performance.now() - (this.lastAnswerAt.get(req.socket) ?? Infinity);
+    if (idleCloseMs !== undefined && reused && idleFor >= idleCloseMs - closeRaceMs) {
+      req.socket.destroy();
+      return;
+    }
+    res.once('finish', () => this.lastAnswerAt.set(req.socket, performance.now()));
     const behaviour = this.behaviour;
     const json = (status: number, body: string, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(body);
