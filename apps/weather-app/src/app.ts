@@ -66,7 +66,7 @@ export function createWeatherService(
 ): WeatherService {
   return new WeatherService(createWeatherProvider(config, { now }), {
     ttlMs: config.WEATHER_CACHE_TTL_SECONDS * 1000,
-    notFoundTtlMs: config.WEATHER_NOT_FOUND_CACHE_SECONDS * 1000,
+    notFoundTtlMs: config.WEATHER_NOT_FOUND_TTL_SECONDS * 1000,
     staleIfErrorMs: config.WEATHER_STALE_IF_ERROR_SECONDS * 1000,
     maxEntries: config.WEATHER_CACHE_MAX_ENTRIES,
     now,

@@ -16,7 +16,7 @@ export const weatherEnvSchema = baseEnvSchema
     WEATHER_STALE_IF_ERROR_SECONDS: integerVariable({ min: 0, max: 86_400, unit: 'seconds' }).default(3600),
     WEATHER_CACHE_MAX_ENTRIES: integerVariable({ min: 1, max: 1_000_000 }).default(5000),
     // "City not found" is remembered this long (0 turns it off), so repeated unknown cities cost no quota.
-    WEATHER_NOT_FOUND_CACHE_SECONDS: integerVariable({ min: 0, max: 3600, unit: 'seconds' }).default(60),
+    WEATHER_NOT_FOUND_TTL_SECONDS: integerVariable({ min: 0, max: 3600, unit: 'seconds' }).default(60),
     // Weather lookups per client IP per minute; 0 (the default) turns the limit off. Opt-in, because behind a
     // reverse proxy every client has the proxy's address (trust proxy is off) and would share one budget.
     WEATHER_RATE_LIMIT_PER_MINUTE: integerVariable({ min: 0, max: 100_000 }).default(0),

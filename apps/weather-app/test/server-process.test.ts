@@ -53,6 +53,27 @@ describe('the weather-app process', () => {
     expect(output()).not.toContain('secret-key-123456');
   });
 
+  it('makes that line the last thing `npm start` shows, and exits 78 through npm', async () => {
+    // One pipe for stdout and stderr, so the order is the order a terminal shows.
+    const npm = process.env.npm_execpath ? `"${process.execPath}" "${process.env.npm_execpath}"` : 'npm';
+    const child = spawn('sh', ['-c', `exec ${npm} start 2>&1`], {
+      cwd: join(__dirname, '..', '..', '..'),
+      env: { ...process.env, PORT: 'abc', SHUTDOWN_TIMEOUT_MS: '5s' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    started.add(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    const lines = output.trim().split('\n');
+    expect(lines.at(-1)).toBe(
+      'Invalid configuration: PORT must be a whole number from 0 to 65535; ' +
+        'SHUTDOWN_TIMEOUT_MS must be a whole number from 100 to 600000 milliseconds',
+    );
+    expect(code).toBe(78);
+    expect(output).not.toMatch(/npm error|ERROR {2}run failed/);
+  }, 60_000);
+
   it('names HOST when the host cannot be listened on, exit 78', async () => {
     const { child, output } = startServer({ HOST: 'no-such-host.invalid' });
     const [code] = await once(child, 'exit');
