@@ -100,7 +100,7 @@ export async function startNodeServer(
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS).unref();
       void exited.then(() => clearTimeout(killer));
     }
     return exited;

@@ -130,17 +130,17 @@ export class OpenWeatherClient implements WeatherProvider {
     }
 
     const { statusCode, headers, body } = response;
+    if (statusCode < 200 || statusCode >= 300) {
+      // The status says everything we use; the body is discarded unread (undici closes the socket if it is long).
+      await body.dump().catch(() => undefined);
+      throw this.statusError(statusCode, headers['retry-after'], city);
+    }
     const declaredLength = Number(headers['content-length']);
     if (declaredLength > MAX_UPSTREAM_BODY_BYTES) {
       body.destroy();
       throw upstreamErrors.tooLarge(
         `Content-Length ${declaredLength} exceeds the ${MAX_UPSTREAM_BODY_BYTES}-byte cap`,
       );
-    }
-    if (statusCode < 200 || statusCode >= 300) {
-      // The status says everything we use; the body is discarded unread (undici closes the socket if it is long).
-      await body.dump().catch(() => undefined);
-      throw this.statusError(statusCode, headers['retry-after'], city);
     }
 
     let text: string;
