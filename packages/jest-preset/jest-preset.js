@@ -15,11 +15,9 @@ module.exports = {
       { outputDirectory: '<rootDir>/reports', outputName: 'junit.xml', addFileAttribute: 'true' },
     ],
   ],
-  // A run can never hang. Every test and hook is bounded by testTimeout; when the tests are done, a handle
-  // a test leaked (a listening server, a child process's pipe, a timer) cannot keep Jest alive: forceExit
-  // ends it, and Jest still prints "Force exiting Jest" so the leak gets noticed and fixed. Tests that spawn
-  // processes or open ports close them in `finally`/`afterEach` as well; `--detectOpenHandles` names the
-  // culprit when hunting one.
+  // A run can never hang: every test and hook is bounded by testTimeout, and after the last test a leaked
+  // handle can hold Jest for 10 s at most (exit-watchdog.js says so and exits). Tests that spawn processes
+  // or open ports close them in `finally`/`afterEach` as well; `--detectOpenHandles` names a culprit.
   testTimeout: 20000,
-  forceExit: true,
+  globalTeardown: require.resolve('./exit-watchdog.js'),
 };
