@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import express from 'express';
-import { createServiceApp, resolveVersionInfo } from '../src';
+import { createServiceApp, rejectDeclaredOversizedBodies, resolveVersionInfo } from '../src';
 import { capturedLogger, testHealth } from './support';
 
 describe('a declared-too-large request body', () => {
@@ -18,6 +18,14 @@ describe('a declared-too-large request body', () => {
         app.post('/form', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
           res.json(req.body);
         });
+        app.post(
+          '/strict-form',
+          rejectDeclaredOversizedBodies(4096, { requireLength: true }),
+          express.urlencoded({ extended: false, limit: 4096 }),
+          (req, res) => {
+            res.json(req.body);
+          },
+        );
       },
     });
     server = createServer(app);
@@ -55,6 +63,15 @@ describe('a declared-too-large request body', () => {
     expect(response).toMatch(/\r\nconnection: close\r\n/i);
     expect(response).toContain('"type":"tag:slipway,2026:problem:body-too-large"');
     expect(closedByServer).toBe(true);
+  }, 5000);
+
+  it('answers a chunked body 411 at once where the route requires a declared length', async () => {
+    const { response } = await sendRaw(
+      'POST /strict-form HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n' +
+        'Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n9',
+    );
+    expect(response).toMatch(/^HTTP\/1\.1 411 /);
+    expect(response).toMatch(/\r\nconnection: close\r\n/i);
   }, 5000);
 
   it('leaves bodies within the limit alone', async () => {

@@ -83,7 +83,7 @@ export function weatherRoutes(weather: WeatherService, options: WeatherRouteOpti
   router.post(
     '/weather',
     ...limited,
-    rejectDeclaredOversizedBodies(FORM_BODY_LIMIT_BYTES),
+    rejectDeclaredOversizedBodies(FORM_BODY_LIMIT_BYTES, { requireLength: true }),
     express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT_BYTES, parameterLimit: 10 }),
     async (req, res) => {
       const city = parseCity((req.body as Record<string, unknown> | undefined)?.city);
