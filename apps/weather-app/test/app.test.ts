@@ -282,13 +282,22 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
 
   it('limits lookups per client when WEATHER_RATE_LIMIT_PER_MINUTE is set, with a 429 problem', async () => {
     const { app } = appWithStub({ WEATHER_RATE_LIMIT_PER_MINUTE: '3' });
-    for (let i = 0; i < 3; i += 1)
-      await request(app).get('/api/weather').query({ city: 'London' }).expect(200);
-    const limited = await request(app).get('/api/weather').query({ city: 'London' }).expect(429);
-    expect(limited.body).toMatchObject({ type: 'tag:slipway,2026:problem:rate-limited', status: 429 });
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    await request(app).post('/weather').type('form').send({ city: 'London' }).expect(429);
-    expect(stub.received).toHaveLength(1);
+    // Behind a proxy: the forwarded-for header is ignored (trust proxy is off), and nothing is written
+    // outside the JSON log about it.
+    const consoleError = jest.spyOn(console, 'error');
+    const lookup = () =>
+      request(app).get('/api/weather').query({ city: 'London' }).set('x-forwarded-for', '203.0.113.9');
+    try {
+      for (let i = 0; i < 3; i += 1) await lookup().expect(200);
+      const limited = await lookup().expect(429);
+      expect(limited.body).toMatchObject({ type: 'tag:slipway,2026:problem:rate-limited', status: 429 });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      await request(app).post('/weather').type('form').send({ city: 'London' }).expect(429);
+      expect(stub.received).toHaveLength(1);
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+    }
   });
 
   it.each([
