@@ -62,7 +62,7 @@ export function createWeatherProvider(
 /** `now` lets tests move the cache's clock instead of waiting. */
 export function createWeatherService(
   config: WeatherConfig,
-  { now }: { now?: () => number } = {},
+  { now, logger }: { now?: () => number; logger?: Logger } = {},
 ): WeatherService {
   return new WeatherService(createWeatherProvider(config, { now }), {
     ttlMs: config.WEATHER_CACHE_TTL_SECONDS * 1000,
@@ -70,5 +70,6 @@ export function createWeatherService(
     staleIfErrorMs: config.WEATHER_STALE_IF_ERROR_SECONDS * 1000,
     maxEntries: config.WEATHER_CACHE_MAX_ENTRIES,
     now,
+    logger,
   });
 }

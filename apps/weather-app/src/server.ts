@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     releaseId: version.commit,
     serviceId: 'weather-app',
   });
-  const weather = createWeatherService(config);
+  const weather = createWeatherService(config, { logger });
   const app = createApp({
     logger,
     version,

@@ -361,7 +361,7 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
 
   it('serves a stale entry when upstream fails, for a while, and says so', async () => {
     let now = Date.parse('2026-11-29T12:00:00Z');
-    const { app } = buildTestApp(
+    const { app, logs } = buildTestApp(
       {
         OPENWEATHER_API_KEY: STUB_API_KEY,
         OPENWEATHER_BASE_URL: stub.url,
@@ -375,6 +375,18 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
     stub.behaviour = { kind: 'status', status: 500 };
     const stale = await request(app).get('/api/weather').query({ city: 'London' }).expect(200);
     expect(stale.headers['x-cache']).toBe('stale');
+    // The failure a stale answer hides is still logged: once, at warn, with its cause.
+    const staleLines = logs()
+      .split('\n')
+      .filter((line) => line.includes('stale-if-error'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(staleLines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        problem: { type: 'upstream-unavailable', status: 502, cause: 'HTTP 500' },
+        city: 'London',
+      }),
+    ]);
     expect(stale.body).toMatchObject({ city: 'London', stale: true });
     const page = await request(app).post('/weather').type('form').send({ city: 'London' }).expect(200);
     expect(page.text).toContain('this is the last reading we have');

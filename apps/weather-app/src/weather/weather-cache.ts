@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { CheckResult } from '@slipway/service-kit';
+import { HttpError, type CheckResult, type Logger } from '@slipway/service-kit';
 import { CityNotFoundError, type Units, type WeatherProvider, type WeatherReport } from './weather';
 
 export type CacheStatus = 'hit' | 'miss' | 'stale';
@@ -15,6 +15,11 @@ export type WeatherCacheOptions = {
   /** Bounds memory (readings and not-found answers together): the least recently used entries go first. */
   maxEntries: number;
   now?: () => number;
+  /**
+   * Where a failed refresh that was answered from a stale entry is logged (one warn line per refresh, not
+   * per request). A failure with no stale entry reaches the client, and the request log says it.
+   */
+  logger?: Logger;
 };
 
 type Entry = { report: WeatherReport; storedAt: number } | { notFound: CityNotFoundError; storedAt: number };
@@ -93,7 +98,22 @@ export class WeatherService {
         detail: error instanceof Error ? error.message : 'failed',
       };
       const stale = this.entries.get(key);
-      if (stale && 'report' in stale) return { report: stale.report, cache: 'stale' };
+      if (stale && 'report' in stale) {
+        this.options.logger?.warn(
+          {
+            problem: {
+              type: error instanceof HttpError ? (error.options.type ?? 'about:blank') : 'unexpected',
+              status: error instanceof HttpError ? error.status : 500,
+              cause:
+                error instanceof HttpError ? String(error.options.cause ?? error.message) : String(error),
+            },
+            city,
+            units,
+          },
+          'upstream failed; serving the last reading (stale-if-error)',
+        );
+        return { report: stale.report, cache: 'stale' };
+      }
       throw error;
     }
   }

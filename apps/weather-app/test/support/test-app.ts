@@ -19,7 +19,7 @@ export function buildTestApp(env: Record<string, string>, options: { now?: () =>
   });
   const version = resolveVersionInfo({ env: { APP_VERSION: '9.9.9', GIT_COMMIT_SHA: 'c'.repeat(40) } });
   const health = new HealthRegistry({ version: version.version, releaseId: version.commit });
-  const weather = createWeatherService(config, options);
+  const weather = createWeatherService(config, { ...options, logger });
   const app = createApp({
     logger,
     version,
