@@ -15,5 +15,9 @@ module.exports = {
       { outputDirectory: '<rootDir>/reports', outputName: 'junit.xml', addFileAttribute: 'true' },
     ],
   ],
+  // A run can never hang: every test and hook is bounded by testTimeout, and after the last test a leaked
+  // handle can hold Jest for 10 s at most (exit-watchdog.js says so and exits). Tests that spawn processes
+  // or open ports close them in `finally`/`afterEach` as well; `--detectOpenHandles` names a culprit.
   testTimeout: 20000,
+  globalTeardown: require.resolve('./exit-watchdog.js'),
 };

@@ -23,7 +23,6 @@ function chassis(): express.Express {
     logger: createLogger({ level: 'info', name: 'chassis-bench' }),
     health: new HealthRegistry({ version: version.version, releaseId: version.commit }),
     version,
-    production: true,
     routes: (app) => app.get('/api/weather', sendBody),
   });
 }

@@ -62,6 +62,8 @@ export type StartOptions = {
   nodeArgs?: string[];
 };
 
+const STOP_GRACE_MS = 15_000;
+
 /**
  * Spawns a Node script that listens on the PORT it is given and waits until GET `readyPath` answers 200.
  * The child gets only PATH and `env`, so nothing from the caller's environment leaks into a measurement.
@@ -93,8 +95,14 @@ export async function startNodeServer(
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const url = `http://127.0.0.1:${port}`;
+  // SIGTERM runs the graceful shutdown; a process still there after STOP_GRACE_MS is killed, so a stuck
+  // shutdown can never leave a server behind a finished test run.
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS).unref();
+      void exited.then(() => clearTimeout(killer));
+    }
     return exited;
   };
   try {

@@ -78,7 +78,7 @@ describe('the weather form in a real browser', () => {
     await page.screenshot({ path: join(SCREENSHOTS, '02-weather-london.png'), fullPage: true });
   });
 
-  it('shows the error page for an unknown city, with the form to try again', async () => {
+  it('shows the demo-labelled error page for a city outside the demo, with the form to try again', async () => {
     await page.getByRole('link', { name: 'Check another city' }).click();
     await page.waitForURL(`${app.url}/`);
     await page.getByLabel('City').fill('Atlantis');
@@ -90,7 +90,11 @@ describe('the weather form in a real browser', () => {
     await page.waitForLoadState('load');
 
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('City not found');
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('No weather found for "Atlantis"');
+    // Demo mode: the page says what the demo knows instead of "check the spelling", under the demo label.
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(
+      /^Demo mode knows only these cities: London, .*"Atlantis" is not one of them/,
+    );
+    await expect(page.getByRole('note').first().textContent()).resolves.toContain('Demo data.');
     await expect(page.getByLabel('City').isVisible()).resolves.toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, '03-unknown-city.png'), fullPage: true });
   });

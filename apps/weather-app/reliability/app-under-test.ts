@@ -11,6 +11,8 @@ export class LogWatch {
   readonly notJson: string[] = [];
   readonly errors: string[] = [];
   readonly messages = new Set<string>();
+  /** The `problem` of each warn line "request failed": an expected failure, logged once with its cause. */
+  readonly problems: Array<{ type?: string; status?: number; cause?: string }> = [];
 
   constructor(private readonly secret: string) {}
 
@@ -18,7 +20,7 @@ export class LogWatch {
     if (line === '') return;
     this.lineCount += 1;
     if (line.includes(this.secret)) this.leaks.push(line);
-    let entry: { level?: string; msg?: string };
+    let entry: { level?: string; msg?: string; problem?: LogWatch['problems'][number] };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -27,6 +29,8 @@ export class LogWatch {
     }
     if (entry.msg) this.messages.add(entry.msg);
     if (entry.level === 'error' || entry.level === 'fatal') this.errors.push(line);
+    if (entry.level === 'warn' && entry.msg === 'request failed' && entry.problem)
+      this.problems.push(entry.problem);
   };
 }
 

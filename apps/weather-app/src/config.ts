@@ -1,4 +1,4 @@
-import { baseEnvSchema } from '@slipway/service-kit';
+import { baseEnvSchema, integerVariable, oneOfVariable } from '@slipway/service-kit';
 import { z } from 'zod';
 
 export const weatherEnvSchema = baseEnvSchema
@@ -10,11 +10,16 @@ export const weatherEnvSchema = baseEnvSchema
     OPENWEATHER_BASE_URL: z
       .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
       .default('https://api.openweathermap.org'),
-    OPENWEATHER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
-    WEATHER_PROVIDER: z.enum(['openweather', 'demo']).optional(),
-    WEATHER_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
-    WEATHER_STALE_IF_ERROR_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
-    WEATHER_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+    OPENWEATHER_TIMEOUT_MS: integerVariable({ min: 100, max: 60_000, unit: 'milliseconds' }).default(3000),
+    WEATHER_PROVIDER: oneOfVariable(['openweather', 'demo']).optional(),
+    WEATHER_CACHE_TTL_SECONDS: integerVariable({ min: 0, max: 86_400, unit: 'seconds' }).default(600),
+    WEATHER_STALE_IF_ERROR_SECONDS: integerVariable({ min: 0, max: 86_400, unit: 'seconds' }).default(3600),
+    WEATHER_CACHE_MAX_ENTRIES: integerVariable({ min: 1, max: 1_000_000 }).default(5000),
+    // "City not found" is remembered this long (0 turns it off), so repeated unknown cities cost no quota.
+    WEATHER_NOT_FOUND_TTL_SECONDS: integerVariable({ min: 0, max: 3600, unit: 'seconds' }).default(60),
+    // Weather lookups per client IP per minute; 0 (the default) turns the limit off. Opt-in, because behind a
+    // reverse proxy every client has the proxy's address (trust proxy is off) and would share one budget.
+    WEATHER_RATE_LIMIT_PER_MINUTE: integerVariable({ min: 0, max: 100_000 }).default(0),
   })
   .superRefine((env, ctx) => {
     if (env.WEATHER_PROVIDER === 'openweather' && !env.OPENWEATHER_API_KEY) {

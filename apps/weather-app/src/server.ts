@@ -2,17 +2,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createLogger,
+  exitOnConfigError,
   HealthRegistry,
   loadConfigOrExit,
   resolveVersionInfo,
   startServer,
 } from '@slipway/service-kit';
-import { createApp, createWeatherService } from './app';
+import { createApp, createWeatherService, SECRET_KEYS } from './app';
 import { weatherEnvSchema } from './config';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(weatherEnvSchema);
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'weather-app' });
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'weather-app', secretKeys: SECRET_KEYS });
   // Read at run time: package.json sits outside tsc's rootDir, next to dist/ in the image too.
   const { version: packageVersion } = JSON.parse(
     readFileSync(join(__dirname, '..', 'package.json'), 'utf8'),
@@ -25,8 +26,15 @@ async function main(): Promise<void> {
     releaseId: version.commit,
     serviceId: 'weather-app',
   });
-  const weather = createWeatherService(config);
-  const app = createApp({ logger, version, weather, health, production: config.NODE_ENV === 'production' });
+  const weather = createWeatherService(config, { logger });
+  const app = createApp({
+    logger,
+    version,
+    weather,
+    health,
+    exposeStackTraces: config.EXPOSE_STACK_TRACES,
+    rateLimitPerMinute: config.WEATHER_RATE_LIMIT_PER_MINUTE,
+  });
 
   logger.info(
     {
@@ -49,9 +57,15 @@ async function main(): Promise<void> {
   });
 }
 
+// A bad setting (also a HOST or PORT the server cannot listen on) ends start-up with one line naming the
+// variables, exit 78; anything else is a crash, exit 1.
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `weather-app failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
-  process.exit(1);
+  try {
+    exitOnConfigError(error);
+  } catch {
+    process.stderr.write(
+      `weather-app failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  }
 });

@@ -1,5 +1,10 @@
 import request from 'supertest';
 import { OpenWeatherStub, STUB_API_KEY } from './support/openweather-stub';
+import { createLogger, HealthRegistry, resolveVersionInfo } from '@slipway/service-kit';
+import { createApp } from '../src/app';
+import { weatherEnvSchema } from '../src/config';
+import type { WeatherProvider } from '../src/weather/weather';
+import { WeatherService } from '../src/weather/weather-cache';
 import { buildTestApp } from './support/test-app';
 
 describe('weather-app in demo mode (no API key)', () => {
@@ -99,6 +104,29 @@ describe('weather-app in demo mode (no API key)', () => {
     expect(res.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;');
   });
 
+  it.each([
+    [
+      'a real city outside the sample set',
+      () => request(app).post('/weather').type('form').send({ city: 'Rome' }),
+      404,
+    ],
+    ['a bad form post', () => request(app).post('/weather').type('form').send({ city: '' }), 400],
+    ['a path that does not exist', () => request(app).get('/no/such/page').set('accept', 'text/html'), 404],
+  ])('labels the error page for %s as demo mode and lists the demo cities', async (_what, send, status) => {
+    const res = await send().expect(status);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.text).toContain('Demo data.');
+    expect(res.text).toContain('Demo mode knows these cities only: London, Paris, Berlin');
+  });
+
+  it('tells a city outside the sample set that demo mode knows only the listed cities, not to check the spelling', async () => {
+    const res = await request(app).get('/api/weather').query({ city: 'Rome' }).expect(404);
+    expect(res.body.detail).toMatch(
+      /^Demo mode knows only these cities: London, Paris, .*Zürich\. "Rome" is not one of them/,
+    );
+    expect(res.body.detail).not.toContain('spelling');
+  });
+
   it('reports the demo provider as a passing health check', async () => {
     const res = await request(app).get('/health').expect(200);
     expect(res.body.checks['demo:responses'][0]).toMatchObject({
@@ -172,6 +200,134 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
     expect(logs()).not.toContain(STUB_API_KEY);
   });
 
+  it('declares OPENWEATHER_API_KEY to the chassis, which censors it in log objects and query strings', async () => {
+    const { app, logger, logs } = appWithStub();
+    logger.info({ config: { OPENWEATHER_API_KEY: STUB_API_KEY } }, 'config');
+    await request(app).get(
+      `/API/weather?city=Oslo&api-key=${STUB_API_KEY}&openweather_api_key=x${STUB_API_KEY}`,
+    );
+    expect(logs()).toContain('"OPENWEATHER_API_KEY":"[Redacted]"');
+    expect(logs()).toContain('api-key=[Redacted]');
+    expect(logs()).not.toContain(STUB_API_KEY);
+  });
+
+  it('answers problem+json under /API in any case, like /api', async () => {
+    const { app } = appWithStub();
+    stub.behaviour = { kind: 'status', status: 500 };
+    for (const path of ['/api/weather', '/API/weather', '/Api/Weather']) {
+      const res = await request(app).get(path).query({ city: 'Oslo' }).set('accept', 'text/html').expect(502);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+  });
+
+  it('logs an expected upstream failure as ONE warn line with the mapped status and the cause', async () => {
+    const { app, logs } = appWithStub();
+    stub.behaviour = { kind: 'status', status: 500 };
+    await request(app)
+      .get('/api/weather')
+      .query({ city: 'Oslo' })
+      .set('x-request-id', 'one-line')
+      .expect(502);
+    const lines = logs()
+      .split('\n')
+      .filter((line) => line.includes('one-line'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'warn',
+      msg: 'request failed',
+      res: { statusCode: 502 },
+      problem: { type: 'upstream-unavailable', status: 502, cause: 'HTTP 500' },
+    });
+    expect(logs()).not.toMatch(/"stack"|node_modules|"type":"Object"/);
+  });
+
+  it.each([
+    ['dt: 1e300', { dt: 1e300 }],
+    ['humidity 1000', { main: { temp: 50, humidity: 1000 } }],
+  ])('answers an out-of-range field (%s) with 502 upstream-malformed, never 500', async (_what, fields) => {
+    const { app } = appWithStub();
+    stub.behaviour = {
+      kind: 'status',
+      status: 200,
+      body: JSON.stringify({ name: 'Oslo', main: { temp: 50, humidity: 50 }, weather: [], ...fields }),
+    };
+    const res = await request(app).get('/api/weather').query({ city: 'Oslo' }).expect(502);
+    expect(res.body.type).toBe('tag:slipway,2026:problem:upstream-malformed');
+  });
+
+  it('renders a partial reading without dangling punctuation, naming the city the user typed', async () => {
+    const { app } = appWithStub();
+    stub.behaviour = {
+      kind: 'status',
+      status: 200,
+      body: JSON.stringify({ name: '', sys: {}, main: { temp: 50.2 }, weather: [] }),
+    };
+    const page = await request(app).post('/weather').type('form').send({ city: 'Springfield' }).expect(200);
+    expect(page.text).toContain('<h1>Weather Information for Springfield</h1>');
+    expect(page.text).toContain('<dd id="temperature">50 °F</dd>');
+    expect(page.text).toContain('<dd id="humidity"><span class="missing">not reported</span></dd>');
+    expect(page.text).toContain('<dd id="description"><span class="missing">not reported</span></dd>');
+    expect(page.text).not.toMatch(/Springfield, <|, <\/h1>|null|undefined|NaN| %</);
+    const api = await request(app).get('/api/weather').query({ city: 'Springfield' }).expect(200);
+    expect(api.body).toMatchObject({ city: 'Springfield', country: '', humidity: null, description: null });
+  });
+
+  it('remembers "not found" briefly: repeated unknown cities make one upstream call', async () => {
+    const { app } = appWithStub();
+    for (let i = 0; i < 5; i += 1)
+      await request(app).get('/api/weather').query({ city: 'Atlantis' }).expect(404);
+    expect(stub.received).toHaveLength(1);
+  });
+
+  it('limits lookups per client when WEATHER_RATE_LIMIT_PER_MINUTE is set, with a 429 problem', async () => {
+    const { app } = appWithStub({ WEATHER_RATE_LIMIT_PER_MINUTE: '3' });
+    // Behind a proxy: the forwarded-for header is ignored (trust proxy is off), and nothing is written
+    // outside the JSON log about it.
+    const consoleError = jest.spyOn(console, 'error');
+    const lookup = () =>
+      request(app).get('/api/weather').query({ city: 'London' }).set('x-forwarded-for', '203.0.113.9');
+    try {
+      for (let i = 0; i < 3; i += 1) await lookup().expect(200);
+      const limited = await lookup().expect(429);
+      expect(limited.body).toMatchObject({ type: 'tag:slipway,2026:problem:rate-limited', status: 429 });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      await request(app).post('/weather').type('form').send({ city: 'London' }).expect(429);
+      expect(stub.received).toHaveLength(1);
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+    }
+  });
+
+  it.each([
+    [{ NODE_ENV: 'development' }, false],
+    [{ NODE_ENV: 'production' }, false],
+    [{ NODE_ENV: 'development', EXPOSE_STACK_TRACES: 'true' }, true],
+  ])('shows an unexpected error’s stack only when asked for: %o', async (env, shown) => {
+    const config = weatherEnvSchema.parse(env);
+    const broken: WeatherProvider = {
+      source: 'openweather',
+      getCurrentWeather: () => Promise.reject(new TypeError('provider bug')),
+    };
+    const weather = new WeatherService(broken, {
+      ttlMs: 1,
+      staleIfErrorMs: 0,
+      notFoundTtlMs: 0,
+      maxEntries: 1,
+    });
+    const app = createApp({
+      logger: createLogger({ level: 'silent' }),
+      version: resolveVersionInfo({ env: {} }),
+      weather,
+      health: new HealthRegistry({ version: '0', releaseId: '0' }),
+      exposeStackTraces: config.EXPOSE_STACK_TRACES,
+    });
+    const res = await request(app).get('/api/weather').query({ city: 'Oslo' }).expect(500);
+    expect(/provider bug\n\s+at /.test(String(res.body.detail))).toBe(shown);
+    if (!shown) expect(res.body.detail).toBe('Something went wrong on our side.');
+  });
+
   it('coalesces 100 concurrent identical misses into 1 upstream call', async () => {
     const { app, weather } = appWithStub();
     stub.behaviour = { kind: 'slow', delayMs: 150 };
@@ -187,7 +343,7 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
   });
 
   it('caches per (city, units) until the TTL expires', async () => {
-    let now = 1_000_000;
+    let now = Date.parse('2026-11-29T12:00:00Z');
     const { app } = buildTestApp(
       { OPENWEATHER_API_KEY: STUB_API_KEY, OPENWEATHER_BASE_URL: stub.url, WEATHER_CACHE_TTL_SECONDS: '600' },
       { now: () => now },
@@ -204,8 +360,8 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
   });
 
   it('serves a stale entry when upstream fails, for a while, and says so', async () => {
-    let now = 1_000_000;
-    const { app } = buildTestApp(
+    let now = Date.parse('2026-11-29T12:00:00Z');
+    const { app, logs } = buildTestApp(
       {
         OPENWEATHER_API_KEY: STUB_API_KEY,
         OPENWEATHER_BASE_URL: stub.url,
@@ -219,6 +375,18 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
     stub.behaviour = { kind: 'status', status: 500 };
     const stale = await request(app).get('/api/weather').query({ city: 'London' }).expect(200);
     expect(stale.headers['x-cache']).toBe('stale');
+    // The failure a stale answer hides is still logged: once, at warn, with its cause.
+    const staleLines = logs()
+      .split('\n')
+      .filter((line) => line.includes('stale-if-error'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(staleLines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        problem: { type: 'upstream-unavailable', status: 502, cause: 'HTTP 500' },
+        city: 'London',
+      }),
+    ]);
     expect(stale.body).toMatchObject({ city: 'London', stale: true });
     const page = await request(app).post('/weather').type('form').send({ city: 'London' }).expect(200);
     expect(page.text).toContain('this is the last reading we have');

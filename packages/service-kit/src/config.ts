@@ -1,20 +1,73 @@
 import { z } from 'zod';
 
-/** Thrown when the environment does not satisfy a service's schema; `message` is one line naming the variable. */
+/**
+ * Thrown when the environment does not satisfy a service's schema, or names a host or port the server cannot
+ * listen on: `message` is one line naming every offending variable and what it expects.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The exit code of a start-up refused for configuration (EX_CONFIG in sysexits.h), distinct from a crash (1). */
+export const CONFIG_ERROR_EXIT_CODE = 78;
+
+/**
+ * An integer variable: digits only (`5s`, `1.5` and `abc` say "must be a whole number", never "is
+ * required"), then the range. `unit` names what the number counts, for the message.
+ */
+export function integerVariable({ min, max, unit }: { min: number; max: number; unit?: string }) {
+  const range = `from ${min} to ${max}${unit ? ` ${unit}` : ''}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, `must be a whole number ${range}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be ${range}`).max(max, `must be ${range}`));
+}
+
+/** A variable with a fixed set of values; the message lists them. */
+export function oneOfVariable<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { message: `must be one of: ${values.join(', ')}` });
+}
+
+/** `true`/`false` (also `1`/`0`, `yes`/`no`); anything else is an error, never silently true. */
+export function booleanVariable() {
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((value) => ['true', 'false', '1', '0', 'yes', 'no'].includes(value), {
+      message: 'must be true or false',
+    })
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+}
+
+// RFC 1123 host names and IP literals; whether the name resolves is checked when the server listens.
+const HOST_NAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
 /** The variables every Slipway service understands. Apps extend this with `.extend({...})`. */
 export const baseEnvSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: oneOfVariable(['development', 'test', 'production']).default('development'),
+  PORT: integerVariable({ min: 0, max: 65535 }).default(3000),
+  HOST: z
+    .string()
+    .trim()
+    .refine(
+      (host) => z.ipv4().safeParse(host).success || z.ipv6().safeParse(host).success || HOST_NAME.test(host),
+      {
+        message: 'must be an IP address or a host name, such as 0.0.0.0, :: or localhost',
+      },
+    )
+    .default('0.0.0.0'),
+  LOG_LEVEL: oneOfVariable(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // How long shutdown may take before the process gives up and exits 1.
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  SHUTDOWN_TIMEOUT_MS: integerVariable({ min: 100, max: 600_000, unit: 'milliseconds' }).default(10_000),
   // Time between readiness turning 503 and the listener closing, so a load balancer can stop routing first.
-  SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
+  SHUTDOWN_DRAIN_DELAY_MS: integerVariable({ min: 0, max: 120_000, unit: 'milliseconds' }).default(0),
+  // Error responses include the stack trace only when this is true: never by default, not even in
+  // development, because a stack shows absolute paths and library internals to whoever sees the page.
+  EXPOSE_STACK_TRACES: booleanVariable().default(false),
   APP_VERSION: z.string().min(1).optional(),
   GIT_COMMIT_SHA: z
     .string()
@@ -32,20 +85,40 @@ function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
   );
 }
 
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const variable = issue.path.join('.') || '(environment)';
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${variable} is required`;
+  return `${variable} ${issue.message}`;
+}
+
 /**
- * Validates the environment against a zod schema. On failure it throws a ConfigError whose message names
- * the first offending variable and never echoes its value, since it may be a secret.
+ * Validates the environment against a zod schema. On failure it throws a ConfigError whose message is one
+ * line naming every offending variable with what it expects (`Invalid configuration: PORT must be a whole
+ * number from 0 to 65535; SHUTDOWN_TIMEOUT_MS ...`), and never echoes a value, since it may be a secret.
  */
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(withoutEmptyValues(env));
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const variable = issue?.path.join('.') || '(environment)';
-  const reason = issue?.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue?.message;
-  throw new ConfigError(`Invalid configuration: ${variable} ${reason}`);
+  // One message per variable: a value failing two rules is one problem to fix.
+  const reasons = new Map<string, string>();
+  for (const issue of result.error.issues) {
+    const key = issue.path.join('.');
+    if (!reasons.has(key)) reasons.set(key, describeIssue(issue));
+  }
+  throw new ConfigError(`Invalid configuration: ${[...reasons.values()].join('; ')}`);
 }
 
-/** For entry points: a bad environment stops start-up with one clear line on stderr and exit code 1. */
+/**
+ * For entry points: prints a ConfigError as the last line on stderr and exits with CONFIG_ERROR_EXIT_CODE
+ * (78); anything else is rethrown.
+ */
+export function exitOnConfigError(error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(CONFIG_ERROR_EXIT_CODE);
+}
+
+/** For entry points: a bad environment stops start-up with one line on stderr and exit code 78. */
 export function loadConfigOrExit<S extends z.ZodType>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
@@ -53,8 +126,6 @@ export function loadConfigOrExit<S extends z.ZodType>(
   try {
     return loadConfig(schema, env);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
+    exitOnConfigError(error);
   }
 }

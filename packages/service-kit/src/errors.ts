@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { escapeHtml } from './html';
@@ -32,10 +32,32 @@ export type ProblemDetails = {
   requestId?: string;
 };
 
+// Express routes case-insensitively (`/API/weather` reaches the `/api/weather` route), so every path check
+// of the chassis is case-insensitive too.
+const API_PATH = /^\/api(?:\/|$)/i;
+
 /** API clients get problem+json; browsers get a page. A route under /api, or an Accept preferring JSON, is an API call. */
 function wantsProblemJson(req: Request): boolean {
-  if (req.path.startsWith('/api/') || req.path === '/api') return true;
+  if (API_PATH.test(req.path)) return true;
   return req.accepts(['html', 'json', 'application/problem+json']) !== 'html';
+}
+
+/**
+ * What the request log line says about a failure the error handler mapped: the problem type, the status and
+ * the cause (`HTTP 500`, `ECONNRESET ...`). One warn line per expected failure, with no stack.
+ */
+export type HandledProblem = { type: string; status: number; cause?: string };
+const handledProblems = new WeakMap<ServerResponse, HandledProblem>();
+
+/** The failure the error handler mapped for this response, if any (read by the request logger). */
+export function handledProblemOf(res: ServerResponse): HandledProblem | undefined {
+  return handledProblems.get(res);
+}
+
+function causeText(cause: unknown): string | undefined {
+  if (typeof cause === 'string') return cause;
+  if (cause instanceof Error) return cause.message;
+  return undefined;
 }
 
 function problemFor(
@@ -99,15 +121,24 @@ function clientErrorOf(error: unknown): { status: number; message: string } | un
   return undefined;
 }
 
-/**
- * The edge of every service: maps errors to problem+json or an HTML page. Unknown errors are 500 with a
- * generic detail; the stack is logged, and shown to clients only outside production.
- */
-export function errorHandler(options: {
+export type ErrorHandlerOptions = {
   logger: Logger;
-  production: boolean;
+  /** @deprecated No effect: stack traces follow `exposeStackTraces` alone. */
+  production?: boolean;
+  /** Show an unknown error's message and stack to clients. Off unless asked for (EXPOSE_STACK_TRACES). */
+  exposeStackTraces?: boolean;
   renderPage?: ErrorPageRenderer;
-}): ErrorRequestHandler {
+};
+
+/**
+ * The edge of every service: maps errors to problem+json or an HTML page.
+ * - An HttpError is an expected failure: its status, type and cause go into the request's one log line
+ *   (pino-http's, at warn), with no stack.
+ * - Anything else is a 500 with a generic detail, logged once at error level with its stack; the stack
+ *   reaches clients only when `exposeStackTraces` is set.
+ * Without a request logger (`req.log`), the handler writes the line itself.
+ */
+export function errorHandler(options: ErrorHandlerOptions): ErrorRequestHandler {
   const renderPage = options.renderPage ?? defaultErrorPage;
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
@@ -116,8 +147,13 @@ export function errorHandler(options: {
     }
     if (error instanceof HttpError) {
       if (error.options.headers) res.set(error.options.headers);
-      const log = error.status >= 500 ? (req.log ?? options.logger) : undefined;
-      log?.warn({ err: { type: error.options.type, message: error.message } }, 'request failed');
+      const problem: HandledProblem = {
+        type: error.options.type ?? 'about:blank',
+        status: error.status,
+        ...(causeText(error.options.cause) ? { cause: causeText(error.options.cause) } : {}),
+      };
+      handledProblems.set(res, problem);
+      if (!req.log && error.status >= 500) options.logger.warn({ problem }, 'request failed');
       send(
         req,
         res,
@@ -131,9 +167,11 @@ export function errorHandler(options: {
       send(req, res, problemFor(req, clientError.status, clientError.message), renderPage);
       return;
     }
-    (req.log ?? options.logger).error({ err: error }, 'unhandled error');
+    // pino-http's completion line carries `res.err` with its stack: one line per failed request.
+    if (req.log) res.err = error instanceof Error ? error : new Error(String(error));
+    else options.logger.error({ err: error }, 'unhandled error');
     const detail =
-      !options.production && error instanceof Error
+      options.exposeStackTraces === true && error instanceof Error
         ? `${error.message}\n${error.stack ?? ''}`
         : 'Something went wrong on our side.';
     send(req, res, problemFor(req, 500, detail), renderPage);

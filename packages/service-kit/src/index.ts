@@ -1,6 +1,17 @@
-export { baseEnvSchema, ConfigError, loadConfig, loadConfigOrExit, type BaseConfig } from './config';
-export { createLogger, redactUrl, type Logger } from './logger';
-export { createRequestLogger, requestIdFrom } from './request-context';
+export {
+  baseEnvSchema,
+  booleanVariable,
+  CONFIG_ERROR_EXIT_CODE,
+  ConfigError,
+  exitOnConfigError,
+  integerVariable,
+  loadConfig,
+  loadConfigOrExit,
+  oneOfVariable,
+  type BaseConfig,
+} from './config';
+export { createLogger, createUrlRedactor, redactUrl, type Logger, type LoggerOptions } from './logger';
+export { createRequestLogger, requestIdFrom, type RequestLoggerOptions } from './request-context';
 export {
   HealthRegistry,
   healthRouter,
@@ -14,10 +25,14 @@ export {
   errorHandler,
   notFoundHandler,
   defaultErrorPage,
+  handledProblemOf,
+  type ErrorHandlerOptions,
+  type HandledProblem,
   type ProblemDetails,
   type ErrorPageRenderer,
 } from './errors';
 export { escapeHtml } from './html';
+export { DEFAULT_MAX_REQUEST_BODY_BYTES, rejectDeclaredOversizedBodies } from './request-body';
 export { createServiceApp, type ServiceAppOptions } from './service-app';
 export {
   startServer,

@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { ConfigError } from './config';
 import type { HealthRegistry } from './health';
 
 // Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable), so the balancer,
@@ -29,6 +30,35 @@ export type RunningServer = {
   shutdown: (reason: string) => Promise<number>;
 };
 
+/**
+ * A listen failure that a setting caused, as a ConfigError naming HOST or PORT (Node's own message names
+ * only the value: `getaddrinfo ENOTFOUND db`); any other failure as it was.
+ */
+function listenError(error: Error, { host, port }: { host: string; port: number }): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const because = code ? ` (${code})` : '';
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new ConfigError(
+        `Invalid configuration: HOST "${host}" does not resolve to an address${because}; it must be an IP address or a host name of this machine`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(
+        `Invalid configuration: HOST "${host}" is not an address of this machine${because}; use 0.0.0.0 to listen on all`,
+      );
+    case 'EADDRINUSE':
+      return new ConfigError(`Invalid configuration: PORT ${port} is already in use on ${host}${because}`);
+    case 'EACCES':
+      return new ConfigError(
+        `Invalid configuration: PORT ${port} needs privileges this process does not have${because}; use a port above 1023`,
+      );
+    default:
+      return error;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Listens, and shuts down gracefully on SIGTERM/SIGINT. */
@@ -52,9 +82,10 @@ export async function startServer(handler: RequestListener, options: ServerOptio
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (error: Error) => reject(listenError(error, options));
+    server.once('error', refused);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });

@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { errorHandler, notFoundHandler, type ErrorPageRenderer } from './errors';
 import { healthRouter, type HealthRegistry } from './health';
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, rejectDeclaredOversizedBodies } from './request-body';
 import { createRequestLogger } from './request-context';
 import type { VersionInfo } from './version';
 
@@ -12,10 +13,20 @@ export type ServiceAppOptions = {
   logger: Logger;
   health: HealthRegistry;
   version: VersionInfo;
-  production: boolean;
+  /** @deprecated No effect: stack traces are shown only with `exposeStackTraces`. */
+  production?: boolean;
+  /** Show unknown errors' stack traces to clients: only when explicitly asked for (EXPOSE_STACK_TRACES). */
+  exposeStackTraces?: boolean;
+  /** Requests declaring a larger body get 413 at once (default 100 KiB); routes may set lower limits. */
+  maxRequestBodyBytes?: number;
   /** Mounts the service's own routes, after the chassis middleware and before the 404/error handlers. */
   routes: (app: Express) => void;
   renderErrorPage?: ErrorPageRenderer;
+  /**
+   * The service's own secret names (e.g. `['OPENWEATHER_API_KEY']`), censored in logged request URLs besides
+   * the built-in generic ones. Pass the same list to `createLogger` for log objects.
+   */
+  secretKeys?: readonly string[];
 };
 
 /**
@@ -35,7 +46,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(healthRouter(options.health));
 
   app.use(securityHeaders());
-  app.use(createRequestLogger(options.logger));
+  app.use(createRequestLogger(options.logger, { secretKeys: options.secretKeys }));
+  app.use(rejectDeclaredOversizedBodies(options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES));
 
   const versionBody = JSON.stringify(options.version);
   app.get('/version', (_req, res) => {
@@ -48,7 +60,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(
     errorHandler({
       logger: options.logger,
-      production: options.production,
+      exposeStackTraces: options.exposeStackTraces,
       renderPage: options.renderErrorPage,
     }),
   );

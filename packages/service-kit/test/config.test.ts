@@ -30,6 +30,46 @@ describe('loadConfig', () => {
     expect(() => loadConfig(baseEnvSchema, env)).toThrow(message);
   });
 
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid configuration: PORT must be a whole number from 0 to 65535'],
+    [{ PORT: '80.5' }, 'Invalid configuration: PORT must be a whole number from 0 to 65535'],
+    [
+      { SHUTDOWN_TIMEOUT_MS: '5s' },
+      'Invalid configuration: SHUTDOWN_TIMEOUT_MS must be a whole number from 100 to 600000 milliseconds',
+    ],
+    [{ PORT: '70000' }, 'Invalid configuration: PORT must be from 0 to 65535'],
+    [
+      { HOST: 'not a host!' },
+      'Invalid configuration: HOST must be an IP address or a host name, such as 0.0.0.0, :: or localhost',
+    ],
+    [{ EXPOSE_STACK_TRACES: 'sure' }, 'Invalid configuration: EXPOSE_STACK_TRACES must be true or false'],
+    [
+      { LOG_LEVEL: 'loud' },
+      'Invalid configuration: LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent',
+    ],
+  ])('says what a variable expects, never "is required" for a value that is there: %o', (env, message) => {
+    expect(() => loadConfig(baseEnvSchema, env)).toThrow(new ConfigError(message));
+  });
+
+  it('reports every bad variable at once, in one line', () => {
+    expect(() =>
+      loadConfig(baseEnvSchema, { PORT: 'abc', SHUTDOWN_TIMEOUT_MS: '5s', LOG_LEVEL: 'loud', HOST: '::1' }),
+    ).toThrow(
+      new ConfigError(
+        'Invalid configuration: PORT must be a whole number from 0 to 65535; ' +
+          'LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent; ' +
+          'SHUTDOWN_TIMEOUT_MS must be a whole number from 100 to 600000 milliseconds',
+      ),
+    );
+  });
+
+  it('reads EXPOSE_STACK_TRACES strictly: off by default, and "false" is false', () => {
+    expect(loadConfig(baseEnvSchema, {}).EXPOSE_STACK_TRACES).toBe(false);
+    expect(loadConfig(baseEnvSchema, { NODE_ENV: 'development' }).EXPOSE_STACK_TRACES).toBe(false);
+    expect(loadConfig(baseEnvSchema, { EXPOSE_STACK_TRACES: 'false' }).EXPOSE_STACK_TRACES).toBe(false);
+    expect(loadConfig(baseEnvSchema, { EXPOSE_STACK_TRACES: 'true' }).EXPOSE_STACK_TRACES).toBe(true);
+  });
+
   it('says a required variable is required, and never echoes a secret value', () => {
     const schema = z.object({ API_KEY: z.string().min(32), REGION: z.string() });
     expect(() => loadConfig(schema, { API_KEY: 'x'.repeat(32) })).toThrow(

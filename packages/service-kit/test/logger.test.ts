@@ -1,4 +1,4 @@
-import { redactUrl } from '../src';
+import { createUrlRedactor, redactUrl } from '../src';
 import { capturedLogger } from './support';
 
 describe('logger', () => {
@@ -16,7 +16,7 @@ describe('logger', () => {
       upstream: { appid: 'k2-secret', apiKey: 'k3-secret', token: 'k4-secret' },
     });
     logger.info({ req: { headers: { authorization: 'Bearer k5-secret', cookie: 'sid=k6-secret' } } });
-    logger.info({ config: { OPENWEATHER_API_KEY: 'k7-secret' } });
+    logger.info({ config: { Password: 'k7-secret', API_KEY: 'k8-secret' } });
     const text = lines().join('\n');
     expect(text).not.toMatch(/k\d-secret/);
     expect(text).toContain('[Redacted]');
@@ -28,5 +28,28 @@ describe('logger', () => {
     );
     expect(redactUrl('/x?TOKEN=t&api_key=k#frag')).toBe('/x?TOKEN=[Redacted]&api_key=[Redacted]#frag');
     expect(redactUrl('/plain')).toBe('/plain');
+  });
+
+  it('redacts every spelling of a secret query name: case, dashes and percent-encoding', () => {
+    expect(redactUrl('/API/weather?city=Rome&api-key=s1&API%2DKEY=s2&Key=s3&x-api-key=s4&sig=s5')).toBe(
+      '/API/weather?city=Rome&api-key=[Redacted]&API%2DKEY=[Redacted]&Key=[Redacted]&x-api-key=[Redacted]&sig=[Redacted]',
+    );
+    expect(redactUrl('/x?city=key&keyboard=1')).toBe('/x?city=key&keyboard=1');
+  });
+
+  it('redacts the service’s own secret names given as secretKeys, and only the service that names them', () => {
+    const { logger, lines } = capturedLogger('info', ['OPENWEATHER_API_KEY', 'DB_PASSWORD']);
+    logger.info({ config: { OPENWEATHER_API_KEY: 's1-secret' }, db_password: 's2-secret', city: 'Oslo' });
+    logger.child({ OPENWEATHER_API_KEY: 's3-secret' }).info('child');
+    expect(lines().join('\n')).not.toMatch(/s\d-secret/);
+    expect(lines()[0]).toContain('Oslo');
+
+    const other = capturedLogger();
+    other.logger.info({ config: { OPENWEATHER_API_KEY: 'not-a-secret-here' } });
+    expect(other.lines()[0]).toContain('not-a-secret-here');
+
+    expect(createUrlRedactor(['session_ref'])('/x?Session_Ref=s4&appid=s5&q=1')).toBe(
+      '/x?Session_Ref=[Redacted]&appid=[Redacted]&q=1',
+    );
   });
 });

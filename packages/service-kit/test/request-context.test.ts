@@ -14,7 +14,7 @@ function appWithRequestLogger() {
     res.status(404).json({});
   });
   app.get('/broken', () => {
-    throw new HttpError(502, 'upstream broke');
+    throw new HttpError(502, 'upstream broke', { type: 'upstream-broke', cause: 'HTTP 500 from upstream' });
   });
   app.get('/health/x', (_req, res) => {
     res.json({});
@@ -41,17 +41,22 @@ describe('createRequestLogger', () => {
     expect(lines()[0]).not.toContain('k1-secret');
   });
 
-  it('logs 4xx as warn, 5xx as error with the request bound to the error line, and skips probes', async () => {
-    const { app, records } = appWithRequestLogger();
+  it('logs 4xx as warn, an expected 5xx as ONE warn line with its problem and cause, and skips probes', async () => {
+    const { app, records, lines } = appWithRequestLogger();
     await request(app).get('/missing').set('x-request-id', 'req-2').expect(404);
     await request(app).get('/broken').set('x-request-id', 'req-3').expect(502);
     await request(app).get('/health/x').expect(200);
+    await request(app).get('/HEALTH/x').expect(200);
     const summary = records().map((r) => [r.level, r.msg, (r.req as { id?: string }).id]);
     expect(summary).toEqual([
       ['warn', 'request completed', 'req-2'],
       ['warn', 'request failed', 'req-3'],
-      ['error', 'request errored', 'req-3'],
     ]);
-    expect(records()[2]?.err).toMatchObject({ message: 'failed with status code 502' });
+    expect(records()[1]).toMatchObject({
+      res: { statusCode: 502 },
+      problem: { type: 'upstream-broke', status: 502, cause: 'HTTP 500 from upstream' },
+    });
+    expect(records()[1]).not.toHaveProperty('err');
+    expect(lines().join('\n')).not.toMatch(/"stack"|node_modules|"type":"Object"/);
   });
 });

@@ -1,6 +1,7 @@
 import { request as httpRequest, Agent } from 'node:http';
 import express from 'express';
 import {
+  ConfigError,
   createServiceApp,
   HEADERS_TIMEOUT_MS,
   KEEP_ALIVE_TIMEOUT_MS,
@@ -109,5 +110,32 @@ describe('startServer', () => {
     const [a, b] = await Promise.all([t.running.shutdown('SIGTERM'), t.running.shutdown('SIGINT')]);
     expect([a, b]).toEqual([0, 0]);
     expect(t.exits).toEqual([0]);
+  });
+});
+
+describe('startServer refusing a HOST or PORT', () => {
+  const base = () => ({
+    logger: capturedLogger().logger,
+    health: testHealth(),
+    shutdownTimeoutMs: 1000,
+    drainDelayMs: 0,
+    exit: () => undefined,
+    signals: [] as NodeJS.Signals[],
+  });
+
+  it('names HOST when it does not resolve, and PORT when it is taken', async () => {
+    await expect(
+      startServer(() => undefined, { ...base(), host: 'no-such-host.invalid', port: 0 }),
+    ).rejects.toThrow(/^Invalid configuration: HOST "no-such-host\.invalid" does not resolve/);
+
+    const first = await startServer(() => undefined, { ...base(), host: '127.0.0.1', port: 0 });
+    try {
+      const port = Number(new URL(first.url).port);
+      await expect(startServer(() => undefined, { ...base(), host: '127.0.0.1', port })).rejects.toThrow(
+        new ConfigError(`Invalid configuration: PORT ${port} is already in use on 127.0.0.1 (EADDRINUSE)`),
+      );
+    } finally {
+      await new Promise((resolve) => first.server.close(resolve));
+    }
   });
 });

@@ -4,8 +4,11 @@ import request from 'supertest';
 import { createServiceApp, HttpError, resolveVersionInfo } from '../src';
 import { capturedLogger, testHealth } from './support';
 
-function buildApp({ production = true } = {}) {
-  const captured = capturedLogger();
+function buildApp({
+  exposeStackTraces,
+  secretKeys,
+}: { exposeStackTraces?: boolean; secretKeys?: string[] } = {}) {
+  const captured = capturedLogger('info', secretKeys);
   const health = testHealth();
   const version = resolveVersionInfo({
     env: { APP_VERSION: '1.2.3', GIT_COMMIT_SHA: 'a'.repeat(40), BUILD_TIME: '2026-11-22T10:00:00Z' },
@@ -14,7 +17,8 @@ function buildApp({ production = true } = {}) {
     logger: captured.logger,
     health,
     version,
-    production,
+    exposeStackTraces,
+    secretKeys,
     routes(app) {
       app.use(express.urlencoded({ extended: false, limit: '1kb' }));
       app.get('/api/teapot', () => {
@@ -35,6 +39,13 @@ function buildApp({ production = true } = {}) {
 }
 
 describe('createServiceApp', () => {
+  it('censors the service’s secretKeys in logged request URLs, besides the built-in names', async () => {
+    const { app, lines } = buildApp({ secretKeys: ['OPENWEATHER_API_KEY'] });
+    await request(app).get('/api/data?q=1&openweather_api_key=u1-secret&api-key=u2-secret').expect(200);
+    expect(lines().join('\n')).not.toMatch(/u\d-secret/);
+    expect(lines().join('\n')).toContain('openweather_api_key=[Redacted]');
+  });
+
   it('serves /health in the IETF health+json format', async () => {
     const { app, health } = buildApp();
     health.register('upstream:reachability', () => ({ status: 'warn', output: 'slow' }));
@@ -140,19 +151,36 @@ describe('createServiceApp', () => {
     expect(res.body).toMatchObject({ type: 'tag:slipway,2026:problem:teapot', detail: 'No coffee here.' });
   });
 
-  it('hides internals of unexpected errors in production, and logs them', async () => {
-    const { app, lines } = buildApp({ production: true });
-    const res = await request(app).get('/boom').set('accept', 'application/json').expect(500);
-    expect(res.body.detail).toBe('Something went wrong on our side.');
-    expect(JSON.stringify(res.body)).not.toContain('hunter2');
-    expect(JSON.stringify(res.body)).not.toContain('at ');
-    expect(lines().some((l) => l.includes('unhandled error'))).toBe(true);
+  it('hides internals of unexpected errors by default, and logs each once, at error level, with its stack', async () => {
+    const { app, records } = buildApp();
+    for (const accept of ['application/json', 'text/html']) {
+      const res = await request(app).get('/boom').set('accept', accept).expect(500);
+      expect(res.text).toContain('Something went wrong on our side.');
+      expect(res.text).not.toContain('hunter2');
+      expect(res.text).not.toContain('service-app.test.ts');
+    }
+    expect(records().map((r) => [r.level, r.msg])).toEqual([
+      ['error', 'request errored'],
+      ['error', 'request errored'],
+    ]);
+    expect(records()[0]?.err).toMatchObject({ message: 'database password is hunter2' });
+    expect(String((records()[0]?.err as { stack?: string }).stack)).toContain('service-app.test.ts');
   });
 
-  it('shows the stack outside production to help the developer', async () => {
-    const { app } = buildApp({ production: false });
+  it('shows the stack to clients only when exposeStackTraces is set', async () => {
+    const { app } = buildApp({ exposeStackTraces: true });
     const res = await request(app).get('/boom').set('accept', 'application/json').expect(500);
     expect(res.body.detail).toContain('service-app.test.ts');
+  });
+
+  it('answers problem+json under /api in any letter case, as Express routes it', async () => {
+    const { app } = buildApp();
+    for (const path of ['/api/teapot', '/API/teapot', '/Api/Teapot']) {
+      const res = await request(app).get(path).set('accept', 'text/html').expect(418);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    const missing = await request(app).get('/API/nothing').set('accept', 'text/html').expect(404);
+    expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('turns body-parser client errors into clear 4xx answers', async () => {

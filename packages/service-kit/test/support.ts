@@ -2,7 +2,10 @@ import { Writable } from 'node:stream';
 import { createLogger, HealthRegistry, type Logger } from '../src';
 
 /** A real pino logger writing JSON lines into memory, so tests can assert on what would reach stdout. */
-export function capturedLogger(level = 'info'): {
+export function capturedLogger(
+  level = 'info',
+  secretKeys?: readonly string[],
+): {
   logger: Logger;
   lines: () => string[];
   records: () => Record<string, unknown>[];
@@ -14,7 +17,7 @@ export function capturedLogger(level = 'info'): {
       callback();
     },
   });
-  const logger = createLogger({ level, destination });
+  const logger = createLogger({ level, destination, secretKeys });
   const lines = () => chunks.join('').split('\n').filter(Boolean);
   return { logger, lines, records: () => lines().map((l) => JSON.parse(l) as Record<string, unknown>) };
 }

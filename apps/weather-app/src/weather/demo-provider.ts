@@ -33,6 +33,7 @@ function searchKey(text: string): string {
   return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
+const DEMO_CITY_NAMES = DEMO_CITIES.map((c) => c.name).join(', ');
 const CITIES_BY_KEY = new Map(DEMO_CITIES.map((c) => [searchKey(c.name), c]));
 
 /** The embedded offline provider: `npm start` works with no API key and no internet. */
@@ -43,8 +44,14 @@ export class DemoWeatherProvider implements WeatherProvider {
     // OpenWeather accepts "City,CC"; so does the demo.
     const [name = '', country] = city.split(',').map((part) => part.trim());
     const match = CITIES_BY_KEY.get(searchKey(name));
-    if (!match || (country && searchKey(country) !== searchKey(match.country)))
-      throw new CityNotFoundError(city);
+    if (!match || (country && searchKey(country) !== searchKey(match.country))) {
+      // A real city outside the sample set ("Rome") is not misspelt: say what the demo knows instead.
+      throw new CityNotFoundError(
+        city,
+        `Demo mode knows only these cities: ${DEMO_CITY_NAMES}. "${city}" is not one of them; ` +
+          'with OPENWEATHER_API_KEY set, the service looks up any city.',
+      );
+    }
     const temperature = units === 'metric' ? match.celsius : (match.celsius * 9) / 5 + 32;
     return {
       city: match.name,

@@ -1,4 +1,6 @@
-import express, { type Router } from 'express';
+import { HttpError, rejectDeclaredOversizedBodies } from '@slipway/service-kit';
+import express, { type RequestHandler, type Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { parseCity, parseUnits } from './city-input';
 import { DEMO_CITIES } from './demo-provider';
 import { renderIndexPage, renderWeatherPage } from './views';
@@ -30,8 +32,46 @@ class RenderedByReport {
   }
 }
 
-export function weatherRoutes(weather: WeatherService): Router {
+const FORM_BODY_LIMIT_BYTES = 4 * 1024;
+
+/**
+ * At most `perMinute` weather lookups per client IP (IPv6 by /56, express-rate-limit's default) in a fixed
+ * one-minute window; over it, a 429 problem with Retry-After. Counts live in this process's memory, so with
+ * several replicas each keeps its own.
+ */
+function perClientLimit(perMinute: number): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    // Keyed by the socket's address on purpose (trust proxy is off: a forwarded-for header is the client's
+    // claim). The library would say so on stderr, outside the JSON log, for every proxy that sets it.
+    validate: { xForwardedForHeader: false },
+    handler(req, _res, next) {
+      const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const seconds = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : 60;
+      next(
+        new HttpError(429, `Too many weather lookups from your address. Try again in ${seconds} s.`, {
+          type: 'rate-limited',
+          title: 'Too Many Requests',
+          headers: { 'retry-after': String(seconds) },
+        }),
+      );
+    },
+  });
+}
+
+export type WeatherRouteOptions = {
+  /** Weather lookups per client IP per minute; 0 turns the limit off. */
+  rateLimitPerMinute?: number;
+};
+
+export function weatherRoutes(weather: WeatherService, options: WeatherRouteOptions = {}): Router {
   const router = express.Router();
+  const limited: RequestHandler[] = options.rateLimitPerMinute
+    ? [perClientLimit(options.rateLimitPerMinute)]
+    : [];
   const demo = weather.source === 'demo';
   const indexPage = renderIndexPage({ demo, demoCities: DEMO_CITIES.map((c) => c.name) });
   const jsonBodies = new RenderedByReport(toJson);
@@ -45,7 +85,9 @@ export function weatherRoutes(weather: WeatherService): Router {
 
   router.post(
     '/weather',
-    express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }),
+    ...limited,
+    rejectDeclaredOversizedBodies(FORM_BODY_LIMIT_BYTES, { requireLength: true }),
+    express.urlencoded({ extended: false, limit: FORM_BODY_LIMIT_BYTES, parameterLimit: 10 }),
     async (req, res) => {
       const city = parseCity((req.body as Record<string, unknown> | undefined)?.city);
       const units = parseUnits((req.body as Record<string, unknown> | undefined)?.units);
@@ -54,7 +96,7 @@ export function weatherRoutes(weather: WeatherService): Router {
     },
   );
 
-  router.get('/api/weather', async (req, res) => {
+  router.get('/api/weather', ...limited, async (req, res) => {
     // Express 5 parses the query string again on every read of req.query.
     const query = req.query;
     const city = parseCity(query.city);

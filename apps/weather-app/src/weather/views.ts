@@ -7,7 +7,8 @@ const STYLE = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem
 h1{font-size:1.6rem}form{display:flex;gap:.5rem}input[type=text]{flex:1;padding:.5rem;font-size:1rem}
 button{padding:.5rem 1rem;font-size:1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.4rem 1rem}
 dt{font-weight:600}.demo{background:#fff4ce;border:1px solid #e0c25c;padding:.5rem .75rem;border-radius:4px}
-.error{background:#fde7e9;border:1px solid #d13438;padding:.5rem .75rem;border-radius:4px}a{color:#0b5cad}`;
+.error{background:#fde7e9;border:1px solid #d13438;padding:.5rem .75rem;border-radius:4px}a{color:#0b5cad}
+.missing{color:#57606a;font-style:italic}`;
 
 function layout(title: string, body: string): string {
   return `<!doctype html>
@@ -28,6 +29,10 @@ const DEMO_NOTICE =
   '<p class="demo" role="note"><strong>Demo data.</strong> No OpenWeather API key is configured, so these ' +
   'are built-in sample values, not live weather. Set <code>OPENWEATHER_API_KEY</code> for real data.</p>';
 
+function demoCityList(demoCities: readonly string[]): string {
+  return `<p>Demo mode knows these cities only: ${demoCities.map((c) => escapeHtml(c)).join(', ')}.</p>`;
+}
+
 function cityForm(value = ''): string {
   return `<form method="post" action="/weather">
 <label for="city">City</label>
@@ -43,10 +48,15 @@ export function renderIndexPage({
   demo: boolean;
   demoCities: readonly string[];
 }): string {
-  const hint = demo
-    ? `${DEMO_NOTICE}<p>Try one of: ${demoCities.map((c) => escapeHtml(c)).join(', ')}.</p>`
-    : '';
+  const hint = demo ? `${DEMO_NOTICE}${demoCityList(demoCities)}` : '';
   return layout('Weather', `<h1>Check the weather</h1>\n${hint}\n${cityForm()}`);
+}
+
+const NOT_REPORTED = '<span class="missing">not reported</span>';
+
+/** A value the upstream left out of a partial reading reads "not reported", never "null" or a bare unit. */
+function reported(value: number | string | null, suffix = ''): string {
+  return value === null ? NOT_REPORTED : `${escapeHtml(value)}${escapeHtml(suffix)}`;
 }
 
 export function renderWeatherPage(report: WeatherReport, { stale }: { stale: boolean }): string {
@@ -59,21 +69,36 @@ export function renderWeatherPage(report: WeatherReport, { stale }: { stale: boo
     `<h1>Weather Information for ${escapeHtml(place)}</h1>
 ${report.source === 'demo' ? DEMO_NOTICE : ''}${staleNote}
 <dl>
-<dt>Temperature</dt><dd id="temperature">${escapeHtml(report.temperature)} ${escapeHtml(report.temperatureUnit)}</dd>
-<dt>Humidity</dt><dd id="humidity">${escapeHtml(report.humidity)}%</dd>
-<dt>Description</dt><dd id="description">${escapeHtml(report.description)}</dd>
+<dt>Temperature</dt><dd id="temperature">${reported(report.temperature, ` ${report.temperatureUnit}`)}</dd>
+<dt>Humidity</dt><dd id="humidity">${reported(report.humidity, '%')}</dd>
+<dt>Description</dt><dd id="description">${reported(report.description)}</dd>
 </dl>
 <p><a href="/">Check another city</a></p>`,
   );
 }
 
-export function renderErrorPage(problem: ProblemDetails): string {
-  return layout(
-    `${problem.title}`,
-    `<h1>${escapeHtml(problem.title)}</h1>
-<p class="error" role="alert">${escapeHtml(problem.detail)}</p>
+/**
+ * The error page of this service. In demo mode every error page (an unknown city, a 400, a 404 for a path)
+ * carries the demo label and the cities the demo knows, so nobody mistakes the demo for a broken service.
+ */
+export function errorPageRenderer({
+  demo,
+  demoCities,
+}: {
+  demo: boolean;
+  demoCities: readonly string[];
+}): (problem: ProblemDetails) => string {
+  const demoNote = demo ? `${DEMO_NOTICE}\n${demoCityList(demoCities)}\n` : '';
+  return (problem) =>
+    layout(
+      `${problem.title}`,
+      `<h1>${escapeHtml(problem.title)}</h1>
+${demoNote}<p class="error" role="alert">${escapeHtml(problem.detail)}</p>
 ${problem.status < 500 || problem.status === 503 ? cityForm() : ''}
 <p><a href="/">Back to the form</a></p>
 ${problem.requestId ? `<p><small>Request id: ${escapeHtml(problem.requestId)}</small></p>` : ''}`,
-  );
+    );
 }
+
+/** The error page outside demo mode. */
+export const renderErrorPage = errorPageRenderer({ demo: false, demoCities: [] });

@@ -7,7 +7,28 @@ export type StubBehaviour =
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'malformed' }
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** Headers and part of the body, then the connection is destroyed. */
+  | { kind: 'reset-mid-response' }
+  /** Destroys the connection without answering when it arrives on a connection that served a request before. */
+  | { kind: 'drop-reused' }
+  /** A 200 whose body is `bytes` long: announced in Content-Length, or streamed chunked without one. */
+  | { kind: 'huge'; bytes: number; declared: boolean };
+
+export type StubOptions = {
+  /**
+   * Destroy a connection after this long without traffic, sending no `Keep-Alive: timeout` header, as many
+   * servers and load balancers do.
+   */
+  idleCloseMs?: number;
+  /**
+   * With idleCloseMs: a request arriving on a connection idle for more than `idleCloseMs - closeRaceMs` is
+   * dropped unanswered, as when the server's FIN and the client's request cross on a network with this
+   * round-trip time. On loopback the crossing window is microseconds wide; real networks make it as wide
+   * as their round trip.
+   */
+  closeRaceMs?: number;
+};
 
 export type ReceivedRequest = { path: string; query: URLSearchParams; rawQuery: string };
 
@@ -52,8 +73,17 @@ export class OpenWeatherStub {
   readonly received: ReceivedRequest[] = [];
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly servedBefore = new WeakSet<Socket>();
+  private readonly lastAnswerAt = new WeakMap<Socket, number>();
+  /** Connections accepted so far. */
+  connections = 0;
+  /** Body bytes the 'huge' behaviour managed to write before the client stopped reading. */
+  hugeBytesWritten = 0;
 
-  constructor(private readonly apiKey = STUB_API_KEY) {}
+  constructor(
+    private readonly apiKey = STUB_API_KEY,
+    private readonly stubOptions: StubOptions = {},
+  ) {}
 
   get url(): string {
     const address = this.server?.address() as AddressInfo | undefined;
@@ -63,9 +93,18 @@ export class OpenWeatherStub {
 
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => this.handle(req, res));
-    this.server.on('connection', (socket) => {
+    const { idleCloseMs } = this.stubOptions;
+    // Node advertises `Keep-Alive: timeout=5` unless its own keep-alive timeout is off; the idle-close
+    // upstream advertises nothing and closes on its own timer instead.
+    if (idleCloseMs !== undefined) this.server.keepAliveTimeout = 0;
+    this.server.on('connection', (socket: Socket) => {
+      this.connections += 1;
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
+      if (idleCloseMs !== undefined) {
+        socket.setTimeout(idleCloseMs);
+        socket.on('timeout', () => socket.destroy());
+      }
     });
     await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     return this;
@@ -77,8 +116,17 @@ export class OpenWeatherStub {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const reused = this.servedBefore.has(req.socket);
+    this.servedBefore.add(req.socket);
     const url = new URL(req.url ?? '/', 'http://stub');
     this.received.push({ path: url.pathname, query: url.searchParams, rawQuery: url.search });
+    const { idleCloseMs, closeRaceMs = 0 } = this.stubOptions;
+    const idleFor = performance.now() - (this.lastAnswerAt.get(req.socket) ?? Infinity);
+    if (idleCloseMs !== undefined && reused && idleFor >= idleCloseMs - closeRaceMs) {
+      req.socket.destroy();
+      return;
+    }
+    res.once('finish', () => this.lastAnswerAt.set(req.socket, performance.now()));
     const behaviour = this.behaviour;
     const json = (status: number, body: string, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(body);
@@ -97,6 +145,20 @@ export class OpenWeatherStub {
       case 'reset':
         req.socket.destroy();
         return;
+      case 'drop-reused':
+        if (reused) {
+          req.socket.destroy();
+          return;
+        }
+        return this.answer(url, json);
+      case 'reset-mid-response': {
+        const body = currentWeatherBody('London', 'metric');
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+        res.write(body.slice(0, 40), () => setTimeout(() => req.socket.destroy(), 20));
+        return;
+      }
+      case 'huge':
+        return this.streamHuge(res, behaviour.bytes, behaviour.declared);
       case 'slow': {
         const timer = setTimeout(() => this.answer(url, json), behaviour.delayMs);
         res.once('close', () => clearTimeout(timer));
@@ -105,6 +167,29 @@ export class OpenWeatherStub {
       case 'ok':
         return this.answer(url, json);
     }
+  }
+
+  private streamHuge(res: ServerResponse, bytes: number, declared: boolean): void {
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      ...(declared ? { 'content-length': String(bytes) } : {}),
+    });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let left = bytes;
+    const pump = () => {
+      while (left > 0 && !res.destroyed) {
+        const size = Math.min(left, chunk.length);
+        left -= size;
+        this.hugeBytesWritten += size;
+        if (!res.write(size === chunk.length ? chunk : chunk.subarray(0, size))) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      if (left === 0) res.end();
+    };
+    res.write('{"name":"');
+    pump();
   }
 
   private answer(url: URL, json: (status: number, body: string) => void): void {

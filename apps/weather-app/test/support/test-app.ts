@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger, HealthRegistry, resolveVersionInfo } from '@slipway/service-kit';
-import { createApp, createWeatherService } from '../../src/app';
+import { createApp, createWeatherService, SECRET_KEYS } from '../../src/app';
 import { weatherEnvSchema } from '../../src/config';
 
 /** The real app wired as server.ts wires it, from an environment, with logs captured in memory. */
@@ -9,6 +9,7 @@ export function buildTestApp(env: Record<string, string>, options: { now?: () =>
   const chunks: string[] = [];
   const logger = createLogger({
     level: config.LOG_LEVEL,
+    secretKeys: SECRET_KEYS,
     destination: new Writable({
       write(chunk, _encoding, callback) {
         chunks.push(String(chunk));
@@ -18,7 +19,14 @@ export function buildTestApp(env: Record<string, string>, options: { now?: () =>
   });
   const version = resolveVersionInfo({ env: { APP_VERSION: '9.9.9', GIT_COMMIT_SHA: 'c'.repeat(40) } });
   const health = new HealthRegistry({ version: version.version, releaseId: version.commit });
-  const weather = createWeatherService(config, options);
-  const app = createApp({ logger, version, weather, health, production: true });
-  return { app, weather, health, logs: () => chunks.join('') };
+  const weather = createWeatherService(config, { ...options, logger });
+  const app = createApp({
+    logger,
+    version,
+    weather,
+    health,
+    exposeStackTraces: config.EXPOSE_STACK_TRACES,
+    rateLimitPerMinute: config.WEATHER_RATE_LIMIT_PER_MINUTE,
+  });
+  return { app, weather, health, logger, logs: () => chunks.join('') };
 }
