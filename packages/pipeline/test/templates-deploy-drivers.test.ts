@@ -4,53 +4,11 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { installDeployStandIns } from './support/deploy-stand-ins';
 import { makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
 import { createGitRepo, GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
 
 const digest = (n: number) => `registry.example.com/shop/api@sha256:${String(n).repeat(64).slice(0, 64)}`;
-
-// kubectl: the Deployment's image lives in $FAKE_STATE/image, its history in $FAKE_STATE/history; the rollout of
-// the image named in $FAKE_STATE/failing-image never becomes ready.
-const FAKE_KUBECTL = `#!/bin/sh
-echo "kubectl $*" >>"$FAKE_STATE/calls"
-while [ "$#" -gt 0 ]; do
-  case "$1" in --context|--namespace) shift 2 ;; *) break ;; esac
-done
-case "$1 $2" in
-  "get deployment/api") cat "$FAKE_STATE/image" 2>/dev/null ;;
-  "set image")
-    [ -f "$FAKE_STATE/image" ] && cat "$FAKE_STATE/image" >>"$FAKE_STATE/history"
-    printf '%s' "\${4#api=}" >"$FAKE_STATE/image" ;;
-  "annotate deployment/api") ;;
-  "rollout status")
-    if [ "$(cat "$FAKE_STATE/image")" = "$(cat "$FAKE_STATE/failing-image" 2>/dev/null)" ]; then
-      echo "deployment api exceeded its progress deadline" >&2
-      exit 1
-    fi ;;
-  "rollout undo") tail -n 1 "$FAKE_STATE/history" | tr -d '\\n' >"$FAKE_STATE/image" ;;
-  *) echo "fake kubectl: unexpected $*" >&2; exit 2 ;;
-esac
-`;
-
-// ssh: runs the remote command here, as if the host were this machine. Like ssh, it joins the arguments after the
-// host into one command line for a shell, so a value spliced into that line would run as code here too.
-const FAKE_SSH = `#!/bin/sh
-echo "ssh $*" >>"$FAKE_STATE/calls"
-while [ "$#" -gt 0 ]; do
-  case "$1" in -i|-o) shift 2 ;; --) shift; break ;; *) break ;; esac
-done
-shift
-exec sh -c "$*"
-`;
-
-// docker: "compose up" fails for the image named in $FAKE_STATE/failing-image.
-const FAKE_DOCKER = `#!/bin/sh
-echo "docker $*" >>"$FAKE_STATE/calls"
-if [ -f "$FAKE_STATE/failing-image" ] && grep -qF "$(cat "$FAKE_STATE/failing-image")" slipway.env; then
-  echo "container api is unhealthy" >&2
-  exit 1
-fi
-`;
 
 function deployPipeline(inputs: Record<string, unknown>): string {
   return stringify({
@@ -81,14 +39,7 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
   beforeEach(() => {
     state = makeTempDir('driver-state');
     bin = makeTempDir('driver-bin');
-    for (const [name, script] of Object.entries({
-      kubectl: FAKE_KUBECTL,
-      ssh: FAKE_SSH,
-      docker: FAKE_DOCKER,
-    })) {
-      writeFileSync(path.join(bin, name), script);
-      chmodSync(path.join(bin, name), 0o755);
-    }
+    installDeployStandIns(bin);
   });
   afterEach(() => {
     removeDir(repo);
