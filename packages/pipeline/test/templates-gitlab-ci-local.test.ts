@@ -90,8 +90,8 @@ describe('the schema validation', () => {
   it('rejects a template with a key GitLab does not know', async () => {
     const files = templateFiles();
     files['ci-templates/lint.yml'] = files['ci-templates/lint.yml']!.replace(
-      '  extends: .slipway-lint-base\n',
-      '  extends: .slipway-lint-base\n  interruptable: true\n',
+      '  extends: .$[[ inputs.job-prefix ]]-lint-base\n',
+      '  extends: .$[[ inputs.job-prefix ]]-lint-base\n  interruptable: true\n',
     );
     repo = createGitRepo({ ...files, '.gitlab-ci.yml': consumerPipeline('lint.yml', APP) });
     const result = await runGitlabCiLocal({ cwd: repo, args: ['--list'] });
