@@ -242,7 +242,7 @@ describe('a consumer that includes the templates with include: remote', () => {
   }, 120_000);
 
   it('keeps each app on the template release it pinned, although both define the same hidden jobs', async () => {
-    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'] });
+    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'], stdoutThroughFile: true });
     expect(result.code).toBe(0);
     const expanded = parse(result.stdout) as Record<string, Record<string, unknown>>;
     expect(expanded['web-lint']?.variables).toMatchObject({ SLIPWAY_TEMPLATES: 'v1' });
@@ -254,7 +254,7 @@ describe('a consumer that includes the templates with include: remote', () => {
   }, 120_000);
 
   it('expands the deploy job with its environment, resource group and the shared verifier', async () => {
-    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'] });
+    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'], stdoutThroughFile: true });
     expect(result.code).toBe(0);
     const expanded = parse(result.stdout) as Record<string, Record<string, unknown>>;
     // --preview leaves hidden jobs out; the verifier comes from the template itself.

@@ -71,7 +71,7 @@ describe('each template on its own', () => {
       expect(list.stderr).toContain('json schema validated');
       for (const job of jobs) expect(list.stdout).toMatch(new RegExp(`^${job}\\s`, 'm'));
 
-      const preview = await runGitlabCiLocal({ cwd: repo, args: ['--preview'] });
+      const preview = await runGitlabCiLocal({ cwd: repo, args: ['--preview'], stdoutThroughFile: true });
       expect(preview.code).toBe(0);
       const expanded = parse(preview.stdout) as Record<string, Record<string, unknown>>;
       const visibleJobs = Object.keys(expanded).filter((key) => !key.startsWith('.') && key !== 'stages');
