@@ -2,7 +2,7 @@
 // arguments: a `*` must reach buildah as a `*` (not the checkout's file names), and a tab or newline inside the value
 // must fail the job instead of splitting one argument into two. The input's regex (checked by `slipway templates
 // check` and by gitlab-ci-local 4.75) rejects whitespace inside a value.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { checkTemplateInputs } from '../src/templates/template-inputs';
@@ -36,7 +36,7 @@ describe('build.yml build-args', () => {
     removeDir(state);
   });
 
-  async function build(buildArgs: string, variables: Record<string, string> = {}) {
+  async function build(buildArgs: string, variables: Record<string, string> = {}, passwordVariable = '') {
     repo = createGitRepo({
       'ci-templates/build.yml': readFileSync(BUILD_TEMPLATE, 'utf8'),
       'services/api/package.json': '{ "name": "api", "version": "1.2.3" }\n',
@@ -54,7 +54,8 @@ describe('build.yml build-args', () => {
               'app-path': 'services/api',
               'build-args': buildArgs,
               'image-repository': 'registry.example.com/shop',
-              'registry-password-variable': '',
+              'registry-user': 'ci-user',
+              'registry-password-variable': passwordVariable,
               'layer-cache': false,
             },
           },
@@ -107,4 +108,21 @@ describe('build.yml build-args', () => {
     }
     expect(checkTemplateInputs(template, { ...inputs, 'build-args': 'A=* B=x' }).problems).toEqual([]);
   });
+
+  it("gives the registry password only to the builder's own login command", async () => {
+    const pwned = path.join(state, 'pwned');
+    const ok = await build('', { REGISTRY_PASSWORD: 'registry-secret-3c1' }, 'REGISTRY_PASSWORD');
+    expect(ok.code).toBe(0);
+    expect(readFileSync(path.join(state, 'buildah-login'), 'utf8').split('\n')).toEqual(
+      expect.arrayContaining(['--tls-verify=true', '--password-stdin']),
+    );
+    const overridden = await build(
+      '',
+      { REGISTRY_PASSWORD: 'registry-secret-3c1', SLIPWAY_LOGIN: `tee ${pwned}` },
+      'REGISTRY_PASSWORD',
+    );
+    expect(overridden.code).not.toBe(0);
+    expect(overridden.output).toContain("slipway: SLIPWAY_LOGIN must be the builder's login command");
+    expect(existsSync(pwned)).toBe(false);
+  }, 120_000);
 });
