@@ -65,6 +65,12 @@ function consumerPipeline(base: string): string {
   const remote = (file: string, inputs: Record<string, unknown>) => ({ remote: `${base}/${file}`, inputs });
   return stringify({
     stages: ['lint', 'test', 'build', 'scan', 'staging', 'production'],
+    // A consumer's defaults: fine for checks, unsafe for delivery jobs (a retry would re-run a deploy that rolled back).
+    default: {
+      retry: 2,
+      after_script: ['echo consumer after_script'],
+      tags: ['consumer-runner'],
+    },
     include: [
       remote('lint.yml', api),
       remote('test.yml', {
@@ -239,6 +245,28 @@ describe('a consumer that includes the templates with include: remote', () => {
     expect(notSemver.get('api-deploy-production')?.when).toBe('never');
     expect(notSemver.get('api-rollback-production')?.when).toBe('never');
     expect(notSemver.get('api-lint')?.when).toBe('on_success');
+  }, 120_000);
+
+  it("keeps the consumer's default: away from delivery jobs, except the runner tags", async () => {
+    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'], stdoutThroughFile: true });
+    expect(result.code).toBe(0);
+    const expanded = parse(result.stdout) as Record<string, Record<string, unknown>>;
+    const delivery = [
+      'api-build',
+      'api-release',
+      'api-trivy',
+      'api-deploy-staging',
+      'api-rollback-staging',
+      'api-deploy-production',
+      'web-deploy-staging',
+    ];
+    for (const job of delivery) {
+      expect([job, expanded[job]?.inherit]).toEqual([job, { default: ['tags'] }]);
+      expect([job, expanded[job]?.after_script]).toEqual([job, undefined]);
+    }
+    // Checks inherit the defaults as they are.
+    expect(expanded['api-test']?.after_script).toEqual(['echo consumer after_script']);
+    expect(expanded['api-test']?.inherit).toBeUndefined();
   }, 120_000);
 
   it('keeps each app on the template release it pinned, although both define the same hidden jobs', async () => {
