@@ -129,7 +129,11 @@ describe('a generated child pipeline', () => {
     expect(jobs.map((job) => job.name)).toEqual(['weather-app-pipeline']);
     expect(config['weather-app-pipeline']).toEqual({
       stage: 'apps',
-      trigger: { include: [{ local: 'apps/weather-app/.gitlab-ci.yml' }], strategy: 'depend' },
+      trigger: {
+        include: [{ local: 'apps/weather-app/.gitlab-ci.yml' }],
+        strategy: 'depend',
+        forward: { yaml_variables: true, pipeline_variables: true },
+      },
     });
   });
 

@@ -280,11 +280,19 @@ describe('the child pipeline YAML', () => {
       stages: ['apps'],
       'status-app-pipeline': {
         stage: 'apps',
-        trigger: { include: 'apps/status-app/.gitlab-ci.yml', strategy: 'depend' },
+        trigger: {
+          include: 'apps/status-app/.gitlab-ci.yml',
+          strategy: 'depend',
+          forward: { yaml_variables: true, pipeline_variables: true },
+        },
       },
       'weather-app-pipeline': {
         stage: 'apps',
-        trigger: { include: 'apps/weather-app/.gitlab-ci.yml', strategy: 'depend' },
+        trigger: {
+          include: 'apps/weather-app/.gitlab-ci.yml',
+          strategy: 'depend',
+          forward: { yaml_variables: true, pipeline_variables: true },
+        },
       },
     });
     expect(yaml).toContain('# docker/Dockerfile changed (affects every app)');

@@ -88,23 +88,37 @@ describe('each rule fails when a template breaks it', () => {
     [
       'a global keyword',
       'lint',
-      '.slipway-lint-base:',
-      'stages: [lint]\n.slipway-lint-base:',
+      '.$[[ inputs.job-prefix ]]-lint-base:',
+      'stages: [lint]\n.$[[ inputs.job-prefix ]]-lint-base:',
       /global keyword "stages"/,
     ],
     [
       'a missing hidden base job',
       'trivy',
-      '.slipway-trivy-base:',
-      '.slipway-scan-base:',
-      /hidden base job "\.slipway-trivy-base" is missing/,
+      '.$[[ inputs.job-prefix ]]-trivy-base:',
+      '.$[[ inputs.job-prefix ]]-scan-base:',
+      /hidden base job "\.\$\[\[ inputs\.job-prefix \]\]-trivy-base" is missing/,
     ],
     [
-      'a hidden job that uses inputs',
+      'a hidden job not named from inputs that uses inputs',
+      'deploy',
+      '.slipway-deploy-functions:\n',
+      '.slipway-deploy-functions:\n  variables:\n    APP: $[[ inputs.app-name ]]\n',
+      /hidden job "\.slipway-deploy-functions" uses inputs/,
+    ],
+    [
+      'a job extending a hidden job every include shares',
       'lint',
-      '  interruptible: true\n  needs: []',
-      '  interruptible: true\n  image: $[[ inputs.image ]]\n  needs: []',
-      /hidden job "\.slipway-lint-base" uses inputs/,
+      '.$[[ inputs.job-prefix ]]-lint-base:\n',
+      '.slipway-lint-shared:\n  interruptible: true\n.$[[ inputs.job-prefix ]]-lint-base:\n  extends: .slipway-lint-shared\n',
+      /job "\$\[\[ inputs\.job-prefix \]\]-lint" reaches hidden job "\.slipway-lint-shared" by name/,
+    ],
+    [
+      'a job referencing a shared shell block by name instead of by anchor',
+      'deploy',
+      '    - *slipway-deploy-functions\n    - slipway_rollback_manually',
+      '    - !reference [.slipway-deploy-functions, script]\n    - slipway_rollback_manually',
+      /reaches hidden job "\.slipway-deploy-functions" by name, which is not named from \$\[\[ inputs\.job-prefix \]\] and \$\[\[ inputs\.environment \]\]/,
     ],
     [
       'a job not named from job-prefix',
@@ -123,8 +137,8 @@ describe('each rule fails when a template breaks it', () => {
     [
       'only/except',
       'release',
-      '  extends: .slipway-release-base\n',
-      '  extends: .slipway-release-base\n  only: [tags]\n',
+      '  extends: .$[[ inputs.job-prefix ]]-release-base\n',
+      '  extends: .$[[ inputs.job-prefix ]]-release-base\n  only: [tags]\n',
       /use rules, not only\/except/,
     ],
     [
@@ -158,8 +172,8 @@ describe('each rule fails when a template breaks it', () => {
     [
       'a job that is not interruptible',
       'test',
-      '.slipway-test-base:\n  interruptible: true',
-      '.slipway-test-base:\n  interruptible: false',
+      '.$[[ inputs.job-prefix ]]-test-base:\n  interruptible: true',
+      '.$[[ inputs.job-prefix ]]-test-base:\n  interruptible: false',
       /job "example-test" must be interruptible: true/,
     ],
     [
@@ -193,9 +207,9 @@ describe('each rule fails when a template breaks it', () => {
     [
       'an extends target missing for one option',
       'build',
-      '.slipway-build-docker:',
-      '.slipway-build-podman:',
-      /extends refers to "\.slipway-build-docker"/,
+      '.$[[ inputs.job-prefix ]]-build-docker:',
+      '.$[[ inputs.job-prefix ]]-build-podman:',
+      /extends refers to "\.example-build-docker"/,
     ],
   ];
   it.each(cases)('%s', (_what, name, search, replacement, problem) => {
@@ -228,14 +242,31 @@ describe('test.yml coverage regex', () => {
   it("reads the line coverage from jest text-summary, behind turbo's log prefix", () => {
     const literal = readTemplate(path.join(TEMPLATES_DIR, 'test.yml')).inputs['coverage-regex']
       ?.default as string;
-    // GitLab takes the regex between the slashes and uses the first group.
+    // GitLab takes the last line the regex matches, and in it the first number \d+(?:\.\d+)?
+    // (https://docs.gitlab.com/ci/testing/code_coverage/#coverage-regex-patterns).
     const coverage = new RegExp(literal.slice(1, -1));
     const log = [
       '@slipway/weather-app:test: Statements   : 92.4% ( 410/443 )',
       '@slipway/weather-app:test: Branches     : 81.25% ( 130/160 )',
       '@slipway/weather-app:test: Lines        : 93.1% ( 400/430 )',
     ];
-    expect(log.map((line) => coverage.exec(line)?.[1])).toEqual([undefined, undefined, '93.1']);
+    const matched = log.map((line) => coverage.exec(line)?.[0]).filter(Boolean);
+    expect(matched).toHaveLength(1);
+    expect(/\d+(?:\.\d+)?/.exec(matched.at(-1)!)?.[0]).toBe('93.1');
+    // The docs ask for non-capturing groups only: no "(" that is not "(?".
+    expect(literal).not.toMatch(/(^|[^\\])\((?!\?)/);
+  });
+
+  it('rejects a coverage regex with a capturing group in the input', () => {
+    const template = readTemplate(path.join(TEMPLATES_DIR, 'test.yml'));
+    const inputs = { 'job-prefix': 'api', 'app-name': 'api', 'app-path': 'services/api' };
+    expect(
+      checkTemplateInputs(template, { ...inputs, 'coverage-regex': '/Lines\\s*:\\s*(\\d+)%/' }).problems,
+    ).toEqual([expect.stringContaining('coverage-regex')]);
+    expect(
+      checkTemplateInputs(template, { ...inputs, 'coverage-regex': '/Lines\\s*:\\s*\\d+(?:\\.\\d+)?%/' })
+        .problems,
+    ).toEqual([]);
   });
 });
 

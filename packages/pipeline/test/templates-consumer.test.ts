@@ -12,18 +12,39 @@ import { createGitRepo, parseListJson, runGitlabCiLocal, type ListedJob } from '
 
 const TEMPLATES_DIR = path.join(REPOSITORY_ROOT, 'ci-templates');
 
-/** Serves ci-templates/*.yml read-only, as a GitLab raw-file URL would; anything else is 404. */
+/**
+ * An older release of the templates, as another app may pin it: same inputs and job names, different behaviour (its
+ * lint base sets a variable, its deploy functions print another prefix).
+ */
+function olderRelease(name: string, text: string): string {
+  if (name === 'lint.yml') {
+    return text.replace(
+      "    TURBO_TELEMETRY_DISABLED: '1'\n",
+      "    TURBO_TELEMETRY_DISABLED: '1'\n    SLIPWAY_TEMPLATES: v1\n",
+    );
+  }
+  if (name === 'deploy.yml')
+    return text.replace('slipway_say() { echo "slipway: $*"; }', 'slipway_say() { echo "slipway-v1: $*"; }');
+  return text;
+}
+
+/**
+ * Serves ci-templates/*.yml read-only, as a GitLab raw-file URL would: /templates/ the current ones, /v1/templates/
+ * an older release; anything else is 404.
+ */
 async function serveTemplates(): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
   const requests: string[] = [];
   const server = http.createServer((request, response) => {
-    const name = /^\/templates\/([a-z]+\.yml)$/.exec(request.url ?? '')?.[1];
+    const match = /^\/(v1\/)?templates\/([a-z]+\.yml)$/.exec(request.url ?? '');
+    const name = match?.[2];
     requests.push(request.url ?? '');
     if (!name) {
       response.writeHead(404).end();
       return;
     }
     try {
-      const body = readFileSync(path.join(TEMPLATES_DIR, name));
+      const current = readFileSync(path.join(TEMPLATES_DIR, name), 'utf8');
+      const body = match[1] ? olderRelease(name, current) : current;
       response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
     } catch {
       response.writeHead(404).end();
@@ -44,6 +65,12 @@ function consumerPipeline(base: string): string {
   const remote = (file: string, inputs: Record<string, unknown>) => ({ remote: `${base}/${file}`, inputs });
   return stringify({
     stages: ['lint', 'test', 'build', 'scan', 'staging', 'production'],
+    // A consumer's defaults: fine for checks, unsafe for delivery jobs (a retry would re-run a deploy that rolled back).
+    default: {
+      retry: 2,
+      after_script: ['echo consumer after_script'],
+      tags: ['consumer-runner'],
+    },
     include: [
       remote('lint.yml', api),
       remote('test.yml', {
@@ -76,22 +103,26 @@ function consumerPipeline(base: string): string {
         when: 'manual',
         'promote-from': 'staging',
       }),
-      // A second app in the same pipeline, GitFlow style: develop deploys its staging.
-      remote('lint.yml', web),
+      // A second app in the same pipeline, GitFlow style: develop deploys its staging. It pins an older release of
+      // lint.yml and deploy.yml; hidden jobs of the two releases must not mix.
+      { remote: `${base.replace('/templates', '/v1/templates')}/lint.yml`, inputs: web },
       remote('test.yml', web),
       remote('build.yml', web),
-      remote('deploy.yml', {
-        'job-prefix': 'web',
-        'app-name': 'web',
-        stage: 'staging',
-        environment: 'staging',
-        'deployment-tier': 'staging',
-        url: 'https://web-staging.example.com',
-        'deploy-if': '$CI_COMMIT_BRANCH == "develop"',
-        driver: 'script',
-        'deploy-command': './deploy.sh "$IMAGE_DIGEST"',
-        'rollback-job': false,
-      }),
+      {
+        remote: `${base.replace('/templates', '/v1/templates')}/deploy.yml`,
+        inputs: {
+          'job-prefix': 'web',
+          'app-name': 'web',
+          stage: 'staging',
+          environment: 'staging',
+          'deployment-tier': 'staging',
+          url: 'https://web-staging.example.com',
+          'deploy-if': '$CI_COMMIT_BRANCH == "develop"',
+          driver: 'script',
+          'deploy-command': './deploy.sh "$IMAGE_DIGEST"',
+          'rollback-job': false,
+        },
+      },
     ],
   });
 }
@@ -159,8 +190,8 @@ describe('a consumer that includes the templates with include: remote', () => {
       ]),
     );
     expect(needsOf(jobs.get('api-rollback-production'))).toEqual(['api-deploy-production']);
-    // The production gate blocks the pipeline; the rollbacks never do.
-    expect(jobs.get('api-deploy-production')?.allow_failure).toBe(false);
+    // The production gate is non-blocking (the pipeline ends green while it waits); the rollbacks never block.
+    expect(jobs.get('api-deploy-production')?.allow_failure).toBe(true);
     expect(jobs.get('api-rollback-staging')?.allow_failure).toBe(true);
   }, 120_000);
 
@@ -169,7 +200,16 @@ describe('a consumer that includes the templates with include: remote', () => {
     expect(jobs.get('web-integration-test')?.rules?.[0]).toEqual({ if: '"false" != "true"', when: 'never' });
     expect(jobs.get('api-deploy-production')?.rules).toEqual([
       { if: '$SLIPWAY_DELIVERY_DISABLED == "true"', when: 'never' },
-      { if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_TAG', when: 'manual' },
+      {
+        if: String.raw`$CI_COMMIT_TAG && $CI_COMMIT_TAG !~ /^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$/`,
+        when: 'never',
+      },
+      {
+        if: '"manual" == "manual" && ($CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_TAG)',
+        when: 'manual',
+        allow_failure: true,
+      },
+      { if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_TAG', when: 'on_success' },
     ]);
     const checksOnly = await listJobs({ SLIPWAY_DELIVERY_DISABLED: 'true' });
     const running = [...checksOnly.values()].filter((job) => job.when !== 'never').map((job) => job.name);
@@ -199,10 +239,50 @@ describe('a consumer that includes the templates with include: remote', () => {
       'CI_COMMIT_BRANCH',
     ]);
     expect(notSemver.get('api-release')?.when).toBe('never');
+    // Nothing is built or released for a tag that is not a release, so nothing scans or deploys: no job whose
+    // needs are all optional (and all absent) starts with no IMAGE_DIGEST.
+    expect(notSemver.get('api-trivy')?.when).toBe('never');
+    expect(notSemver.get('api-deploy-production')?.when).toBe('never');
+    expect(notSemver.get('api-rollback-production')?.when).toBe('never');
+    expect(notSemver.get('api-lint')?.when).toBe('on_success');
+  }, 120_000);
+
+  it("keeps the consumer's default: away from delivery jobs, except the runner tags", async () => {
+    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'], stdoutThroughFile: true });
+    expect(result.code).toBe(0);
+    const expanded = parse(result.stdout) as Record<string, Record<string, unknown>>;
+    const delivery = [
+      'api-build',
+      'api-release',
+      'api-trivy',
+      'api-deploy-staging',
+      'api-rollback-staging',
+      'api-deploy-production',
+      'web-deploy-staging',
+    ];
+    for (const job of delivery) {
+      expect([job, expanded[job]?.inherit]).toEqual([job, { default: ['tags'] }]);
+      expect([job, expanded[job]?.after_script]).toEqual([job, undefined]);
+    }
+    // Checks inherit the defaults as they are.
+    expect(expanded['api-test']?.after_script).toEqual(['echo consumer after_script']);
+    expect(expanded['api-test']?.inherit).toBeUndefined();
+  }, 120_000);
+
+  it('keeps each app on the template release it pinned, although both define the same hidden jobs', async () => {
+    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'], stdoutThroughFile: true });
+    expect(result.code).toBe(0);
+    const expanded = parse(result.stdout) as Record<string, Record<string, unknown>>;
+    expect(expanded['web-lint']?.variables).toMatchObject({ SLIPWAY_TEMPLATES: 'v1' });
+    expect(expanded['api-lint']?.variables).not.toHaveProperty('SLIPWAY_TEMPLATES');
+    const functionsOf = (job: string) => (expanded[job]?.script as string[])[0];
+    expect(functionsOf('web-deploy-staging')).toContain('echo "slipway-v1: $*"');
+    expect(functionsOf('api-deploy-staging')).toContain('echo "slipway: $*"');
+    expect(functionsOf('api-deploy-production')).toContain('echo "slipway: $*"');
   }, 120_000);
 
   it('expands the deploy job with its environment, resource group and the shared verifier', async () => {
-    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'] });
+    const result = await runGitlabCiLocal({ cwd: repo, args: ['--preview'], stdoutThroughFile: true });
     expect(result.code).toBe(0);
     const expanded = parse(result.stdout) as Record<string, Record<string, unknown>>;
     // --preview leaves hidden jobs out; the verifier comes from the template itself.
@@ -250,7 +330,7 @@ describe('a consumer that includes the templates with include: remote', () => {
       }),
     ]);
     expect(expanded['api-test']).toMatchObject({
-      coverage: '/Lines\\s*:\\s*(\\d+(?:\\.\\d+)?)%/',
+      coverage: '/Lines\\s*:\\s*\\d+(?:\\.\\d+)?%/',
       artifacts: {
         reports: {
           junit: 'services/api/reports/junit.xml',

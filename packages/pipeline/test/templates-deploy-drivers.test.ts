@@ -4,52 +4,11 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { installDeployStandIns } from './support/deploy-stand-ins';
 import { makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
 import { createGitRepo, GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
 
 const digest = (n: number) => `registry.example.com/shop/api@sha256:${String(n).repeat(64).slice(0, 64)}`;
-
-// kubectl: the Deployment's image lives in $FAKE_STATE/image, its history in $FAKE_STATE/history; the rollout of
-// the image named in $FAKE_STATE/failing-image never becomes ready.
-const FAKE_KUBECTL = `#!/bin/sh
-echo "kubectl $*" >>"$FAKE_STATE/calls"
-while [ "$#" -gt 0 ]; do
-  case "$1" in --context|--namespace) shift 2 ;; *) break ;; esac
-done
-case "$1 $2" in
-  "get deployment/api") cat "$FAKE_STATE/image" 2>/dev/null ;;
-  "set image")
-    [ -f "$FAKE_STATE/image" ] && cat "$FAKE_STATE/image" >>"$FAKE_STATE/history"
-    printf '%s' "\${4#api=}" >"$FAKE_STATE/image" ;;
-  "annotate deployment/api") ;;
-  "rollout status")
-    if [ "$(cat "$FAKE_STATE/image")" = "$(cat "$FAKE_STATE/failing-image" 2>/dev/null)" ]; then
-      echo "deployment api exceeded its progress deadline" >&2
-      exit 1
-    fi ;;
-  "rollout undo") tail -n 1 "$FAKE_STATE/history" | tr -d '\\n' >"$FAKE_STATE/image" ;;
-  *) echo "fake kubectl: unexpected $*" >&2; exit 2 ;;
-esac
-`;
-
-// ssh: runs the remote command here, as if the host were this machine.
-const FAKE_SSH = `#!/bin/sh
-echo "ssh $*" >>"$FAKE_STATE/calls"
-while [ "$#" -gt 0 ]; do
-  case "$1" in -i|-o) shift 2 ;; *) break ;; esac
-done
-shift
-exec sh -c "$*"
-`;
-
-// docker: "compose up" fails for the image named in $FAKE_STATE/failing-image.
-const FAKE_DOCKER = `#!/bin/sh
-echo "docker $*" >>"$FAKE_STATE/calls"
-if [ -f "$FAKE_STATE/failing-image" ] && grep -qF "$(cat "$FAKE_STATE/failing-image")" slipway.env; then
-  echo "container api is unhealthy" >&2
-  exit 1
-fi
-`;
 
 function deployPipeline(inputs: Record<string, unknown>): string {
   return stringify({
@@ -80,14 +39,7 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
   beforeEach(() => {
     state = makeTempDir('driver-state');
     bin = makeTempDir('driver-bin');
-    for (const [name, script] of Object.entries({
-      kubectl: FAKE_KUBECTL,
-      ssh: FAKE_SSH,
-      docker: FAKE_DOCKER,
-    })) {
-      writeFileSync(path.join(bin, name), script);
-      chmodSync(path.join(bin, name), 0o755);
-    }
+    installDeployStandIns(bin);
   });
   afterEach(() => {
     removeDir(repo);
@@ -194,13 +146,17 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     expect(existsSync(path.join(host, 'slipway.env.previous'))).toBe(false);
     expect(first.calls).toContain('docker compose --env-file slipway.env up --detach --wait api');
     expect(first.calls.filter((call) => call.startsWith('ssh '))[0]).toMatch(
-      /^ssh -i \S+ -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=\S+ deploy@app-1\.example\.com /,
+      /^ssh -i \S+ -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=\S+ -- deploy@app-1\.example\.com sh -s -- /,
     );
     expect(first.output).not.toContain(secrets.SSH_PRIVATE_KEY);
     // The key was written to a file for ssh, and that file is gone once the job ends.
     const keyFile = /^ssh -i (\S+)/.exec(first.calls.find((call) => call.startsWith('ssh ')) ?? '')?.[1];
     expect(keyFile).toBeDefined();
     expect(existsSync(keyFile!)).toBe(false);
+    // Written once: both ssh calls of the job (read the running image, deploy) use the same key file.
+    const keyFiles = first.calls.filter((call) => call.startsWith('ssh ')).map((call) => call.split(' ')[2]);
+    expect(keyFiles).toHaveLength(2);
+    expect(new Set(keyFiles).size).toBe(1);
 
     const second = await deploy(compose, digest(2), secrets);
     expect(second.code).toBe(0);
@@ -236,5 +192,84 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     );
     expect(result.calls).toEqual([]);
     expect(image()).toBe(digest(1));
+  }, 120_000);
+
+  const compose = (host: string) => ({
+    driver: 'compose',
+    'ssh-host': 'deploy@app-1.example.com',
+    'compose-dir': host,
+  });
+  const sshSecrets = {
+    SSH_PRIVATE_KEY: 'not-a-real-key-7c1e',
+    SSH_KNOWN_HOSTS: 'app-1.example.com ssh-ed25519 AAAA',
+  };
+
+  it('compose: a digest that is not <name>@sha256:<64 hex> is refused before ssh runs (no remote injection)', async () => {
+    const host = path.join(state, 'srv', 'api');
+    mkdirSync(host, { recursive: true });
+    const hostile = `registry.example/app@sha256:abc'; touch ${path.join(state, 'pwned')}; echo '`;
+    const result = await deploy(compose(host), hostile, sshSecrets);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('slipway: IMAGE_DIGEST must match');
+    expect(result.output).not.toMatch(/DEPLOY FAILED|ROLL/);
+    expect(existsSync(path.join(state, 'pwned'))).toBe(false);
+    expect(result.calls).toEqual([]);
+  }, 120_000);
+
+  it('compose: an ssh host that ssh would read as an option is refused', async () => {
+    const result = await deploy({ ...compose('/srv/api'), 'ssh-host': '$DEPLOY_HOST' }, digest(1), {
+      ...sshSecrets,
+      DEPLOY_HOST: `-oProxyCommand=touch ${path.join(state, 'pwned')}`,
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('slipway: the ssh-host input must match');
+    expect(existsSync(path.join(state, 'pwned'))).toBe(false);
+    expect(result.calls).toEqual([]);
+  }, 120_000);
+
+  it('compose: without known hosts it fails closed, unless ssh-trust-on-first-use is on', async () => {
+    const host = path.join(state, 'srv', 'api');
+    mkdirSync(host, { recursive: true });
+    const closed = await deploy(compose(host), digest(1), { SSH_PRIVATE_KEY: sshSecrets.SSH_PRIVATE_KEY });
+    expect(closed.code).not.toBe(0);
+    expect(closed.output).toContain(
+      '$SSH_KNOWN_HOSTS is empty, so deploy@app-1.example.com cannot be authenticated',
+    );
+    expect(closed.calls).toEqual([]);
+
+    const tofu = await deploy({ ...compose(host), 'ssh-trust-on-first-use': true }, digest(1), {
+      SSH_PRIVATE_KEY: sshSecrets.SSH_PRIVATE_KEY,
+    });
+    expect(tofu.code).toBe(0);
+    expect(tofu.output).toContain(
+      'ssh-trust-on-first-use is on: deploy@app-1.example.com is not authenticated',
+    );
+    expect(tofu.calls.filter((call) => call.startsWith('ssh '))[0]).toContain(
+      '-o StrictHostKeyChecking=accept-new --',
+    );
+  }, 120_000);
+
+  it('without IMAGE_DIGEST (an expired artifact), reads the digest of <image>:<commit> from the registry', async () => {
+    writeFileSync(path.join(state, 'image'), digest(1));
+    writeFileSync(
+      path.join(bin, 'skopeo'),
+      `#!/bin/sh\necho "skopeo $*" >>"$FAKE_STATE/calls"\n[ "$1" = inspect ] && echo "sha256:${'7'.repeat(64)}"\nexit 0\n`,
+    );
+    chmodSync(path.join(bin, 'skopeo'), 0o755);
+    const result = await deploy({ ...kubernetes, 'image-repository': 'registry.example.com/shop' }, '', {
+      CI_REGISTRY_PASSWORD: 'registry-secret-91d',
+    });
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('IMAGE_DIGEST is not set');
+    const looked = `registry.example.com/shop/api@sha256:${'7'.repeat(64)}`;
+    expect(image()).toBe(looked);
+    expect(result.calls).toContainEqual(
+      expect.stringMatching(
+        /^skopeo inspect --tls-verify=true --format \{\{\.Digest\}\} docker:\/\/registry\.example\.com\/shop\/api:[0-9a-f]{40}$/,
+      ),
+    );
+    // The password went through stdin only.
+    expect(result.calls.join('\n')).not.toContain('registry-secret-91d');
+    expect(result.calls).toContainEqual(expect.stringContaining('skopeo login --tls-verify=true --username'));
   }, 120_000);
 });

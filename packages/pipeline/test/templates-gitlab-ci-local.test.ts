@@ -71,7 +71,7 @@ describe('each template on its own', () => {
       expect(list.stderr).toContain('json schema validated');
       for (const job of jobs) expect(list.stdout).toMatch(new RegExp(`^${job}\\s`, 'm'));
 
-      const preview = await runGitlabCiLocal({ cwd: repo, args: ['--preview'] });
+      const preview = await runGitlabCiLocal({ cwd: repo, args: ['--preview'], stdoutThroughFile: true });
       expect(preview.code).toBe(0);
       const expanded = parse(preview.stdout) as Record<string, Record<string, unknown>>;
       const visibleJobs = Object.keys(expanded).filter((key) => !key.startsWith('.') && key !== 'stages');
@@ -90,8 +90,8 @@ describe('the schema validation', () => {
   it('rejects a template with a key GitLab does not know', async () => {
     const files = templateFiles();
     files['ci-templates/lint.yml'] = files['ci-templates/lint.yml']!.replace(
-      '  extends: .slipway-lint-base\n',
-      '  extends: .slipway-lint-base\n  interruptable: true\n',
+      '  extends: .$[[ inputs.job-prefix ]]-lint-base\n',
+      '  extends: .$[[ inputs.job-prefix ]]-lint-base\n  interruptable: true\n',
     );
     repo = createGitRepo({ ...files, '.gitlab-ci.yml': consumerPipeline('lint.yml', APP) });
     const result = await runGitlabCiLocal({ cwd: repo, args: ['--list'] });

@@ -1,9 +1,9 @@
 // ci-templates/README.md's inputs tables are generated from the templates' spec headers; this fails when they drift.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { renderInputTable, renderInputTables } from '../src/templates/readme-tables';
+import { renderFileCopies, renderInputTable, renderInputTables } from '../src/templates/readme-tables';
 import { parseTemplate, readTemplate, type CiTemplate } from '../src/templates/template-file';
-import { REPOSITORY_ROOT } from './support/fixture-repository';
+import { git, REPOSITORY_ROOT } from './support/fixture-repository';
 
 const TEMPLATES_DIR = path.join(REPOSITORY_ROOT, 'ci-templates');
 
@@ -81,5 +81,40 @@ describe('README inputs tables', () => {
     expect(rendered.text).toContain('| `mode` | string | **required** |');
     expect(rendered.text).toContain('<!-- /slipway:inputs -->\nMore prose.\n');
     expect(renderInputTables(rendered.text, new Map([['sample.yml', SAMPLE]])).changed).toEqual([]);
+  });
+});
+
+describe('README copies of repository files', () => {
+  it('shows the real apps/weather-app/.gitlab-ci.yml where it says "this is how apps/weather-app/.gitlab-ci.yml uses them"', () => {
+    const readme = readFileSync(path.join(TEMPLATES_DIR, 'README.md'), 'utf8');
+    const claim = readme.indexOf('This is how `apps/weather-app/.gitlab-ci.yml` uses them');
+    expect(claim).toBeGreaterThan(0);
+    const copy = readme.indexOf('<!-- slipway:file apps/weather-app/.gitlab-ci.yml -->', claim);
+    // The copy follows the claim directly, before any other code block.
+    expect(copy).toBeGreaterThan(claim);
+    expect(readme.slice(claim, copy)).not.toContain('```');
+    const app = readFileSync(path.join(REPOSITORY_ROOT, 'apps/weather-app/.gitlab-ci.yml'), 'utf8');
+    expect(readme).toContain(`\`\`\`yaml\n${app}\`\`\``);
+    expect(renderFileCopies(readme, REPOSITORY_ROOT).changed).toEqual([]);
+  });
+
+  it('reports a copy that drifted from its file, and a file that does not exist', () => {
+    const drifted = [
+      '<!-- slipway:file apps/weather-app/.gitlab-ci.yml -->',
+      '```yaml\nstages: [old]\n```',
+      '<!-- /slipway:file -->',
+      '<!-- slipway:file apps/nope/.gitlab-ci.yml -->',
+      '<!-- /slipway:file -->',
+    ].join('\n');
+    const rendered = renderFileCopies(drifted, REPOSITORY_ROOT);
+    expect(rendered.changed).toEqual(['apps/weather-app/.gitlab-ci.yml']);
+    expect(rendered.problems).toEqual(['README shows apps/nope/.gitlab-ci.yml, which does not exist']);
+    expect(rendered.text).toContain('job-prefix: weather-app');
+  });
+});
+
+describe('.gitignore', () => {
+  it('covers the child-pipeline.yml that `slipway plan --out child-pipeline.yml` writes', () => {
+    expect(git(REPOSITORY_ROOT, ['check-ignore', 'child-pipeline.yml'])).toBe('child-pipeline.yml');
   });
 });

@@ -15,8 +15,18 @@ function shortSha(sha: string | undefined): string {
 }
 
 /**
+ * How each trigger job passes variables on. `yaml_variables` is GitLab's default; `pipeline_variables` is not, and it
+ * is what carries the variables given when the parent pipeline was run (the parent forwards them to this child
+ * pipeline the same way), such as the run-time switch SLIPWAY_DELIVERY_DISABLED=true, on to the app pipelines.
+ * It forwards every such variable: who may set them is the project's "Minimum role to use pipeline variables".
+ * https://docs.gitlab.com/ci/yaml/#triggerforward
+ */
+export const TRIGGER_FORWARD = { yaml_variables: true, pipeline_variables: true } as const;
+
+/**
  * The dynamic child pipeline: one trigger job per planned app, each running that app's own .gitlab-ci.yml as a
  * grandchild pipeline and mirroring its status (strategy: depend), or a single no-op job when no app is affected.
+ * Output: the YAML text of the child pipeline.
  */
 export function renderChildPipeline(plan: ChildPipelinePlan): string {
   const { range, apps } = plan;
@@ -24,7 +34,11 @@ export function renderChildPipeline(plan: ChildPipelinePlan): string {
   for (const app of apps) {
     jobs[triggerJobName(app.app)] = {
       stage: CHILD_PIPELINE_STAGE,
-      trigger: { include: `${app.path}/${APP_PIPELINE_FILE}`, strategy: 'depend' },
+      trigger: {
+        include: `${app.path}/${APP_PIPELINE_FILE}`,
+        strategy: 'depend',
+        forward: { ...TRIGGER_FORWARD },
+      },
     };
   }
   if (apps.length === 0) {

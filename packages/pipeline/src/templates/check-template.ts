@@ -2,7 +2,7 @@
 // gitlab-ci-local) check that a template is valid; these check that it is a good template: safe to include twice,
 // documented, pinned, and quiet about secrets.
 import { checkInputSpecs, checkTemplateInputs } from './template-inputs';
-import { isRecord, type CiTemplate, type InputSpec, type InputValue } from './template-file';
+import { isRecord, REFERENCE_KEY, type CiTemplate, type InputSpec, type InputValue } from './template-file';
 
 /** Top-level keywords that would change the including pipeline as a whole. */
 const GLOBAL_KEYWORDS = [
@@ -237,6 +237,57 @@ function checkJobs(template: CiTemplate, values: Record<string, InputValue>): st
   return problems;
 }
 
+/** The `$[[ inputs.x ]]` names in a text. */
+function inputNames(text: string): Set<string> {
+  return new Set([...text.matchAll(INTERPOLATION)].map((match) => match[1]!));
+}
+
+/** The hidden jobs a job reaches by name: its `extends` and every `!reference [job, ...]` inside it. */
+function hiddenJobsNamedBy(job: Record<string, unknown>): string[] {
+  const names = [job.extends].flat().filter((name): name is string => typeof name === 'string');
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (isRecord(value)) {
+      const reference = value[REFERENCE_KEY];
+      if (Array.isArray(reference) && typeof reference[0] === 'string') names.push(reference[0]);
+      else Object.values(value).forEach(visit);
+    }
+  };
+  visit(job);
+  return names;
+}
+
+/**
+ * Two includes of a template (two apps, two environments, or two template versions pinned by two apps) merge
+ * same-named hidden jobs, and the later include wins for every job that reaches one by name
+ * (https://docs.gitlab.com/ci/yaml/includes/#merge-method-for-include). So a hidden job that a job extends or
+ * references must be named from at least the inputs that name the job itself: then it belongs to one include, as the
+ * job does. Shared blocks reach jobs through YAML anchors instead, resolved inside the file.
+ */
+function checkHiddenJobNames(template: CiTemplate): string[] {
+  const problems: string[] = [];
+  for (const [name, job] of Object.entries(template.body)) {
+    if (name.startsWith('.') || !isRecord(job)) continue;
+    const jobInputs = inputNames(name);
+    const seen = new Set<string>();
+    const queue = hiddenJobsNamedBy(job);
+    while (queue.length > 0) {
+      const hidden = queue.shift()!;
+      if (seen.has(hidden)) continue;
+      seen.add(hidden);
+      const missing = [...jobInputs].filter((input) => !inputNames(hidden).has(input));
+      if (missing.length > 0) {
+        problems.push(
+          `job "${name}" reaches hidden job "${hidden}" by name, which is not named from ${missing.map((input) => `$[[ inputs.${input} ]]`).join(' and ')}: another include (or template version) would replace it`,
+        );
+      }
+      const target = template.body[hidden];
+      if (isRecord(target)) queue.push(...hiddenJobsNamedBy(target));
+    }
+  }
+  return problems;
+}
+
 /**
  * Every rule a template must keep. With `provided` inputs, the inputs are checked too and the jobs are resolved
  * with them; without, with the defaults (and example values for required inputs).
@@ -251,8 +302,12 @@ export function checkTemplate(template: CiTemplate, provided?: Record<string, un
     if (keyword in template.body)
       problems.push(`global keyword "${keyword}": a template must not change the pipeline`);
   }
-  const base = `.slipway-${template.name}-base`;
+  // The hidden base is named after the template's first job (`.<job-prefix>-lint-base`,
+  // `.<job-prefix>-deploy-<environment>-base`): per include, like the job.
+  const firstJob = Object.keys(template.body).find((name) => !name.startsWith('.'));
+  const base = `.${firstJob ?? `$[[ inputs.job-prefix ]]-${template.name}`}-base`;
   if (!isRecord(template.body[base])) problems.push(`hidden base job "${base}" is missing`);
+  problems.push(...checkHiddenJobNames(template));
 
   const used = new Set<string>();
   for (const { value } of collectStrings(template.body, '', [])) {

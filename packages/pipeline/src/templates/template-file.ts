@@ -17,7 +17,7 @@ export interface InputSpec {
 }
 
 export interface CiTemplate {
-  /** File name without `.yml`, e.g. `deploy`; the hidden base job is `.slipway-<name>-base`. */
+  /** File name without `.yml`, e.g. `deploy`; the hidden base job is `.<first job's name>-base`. */
   name: string;
   file: string;
   inputs: Record<string, InputSpec>;

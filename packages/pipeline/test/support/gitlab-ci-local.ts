@@ -2,6 +2,7 @@
 // GitLab's JSON schema validation, and returns what it printed. Also makes the throwaway git repositories it needs
 // (gitlab-ci-local reads the remote named origin and origin/HEAD for CI_PROJECT_* and CI_DEFAULT_BRANCH).
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { commitAll, git, makeTempDir, REPOSITORY_ROOT, writeFile } from './fixture-repository';
 
@@ -20,6 +21,11 @@ export interface GitlabCiLocalOptions {
   env?: Record<string, string>;
   /** Kills gitlab-ci-local after this long (default 5 minutes); a killed run resolves with code -1. */
   timeoutMs?: number;
+  /**
+   * Collect stdout through a file instead of a pipe. gitlab-ci-local exits with process.exit(), which can cut a long
+   * piped output short (a --preview of a few hundred KB); a file is written synchronously and never is.
+   */
+  stdoutThroughFile?: boolean;
 }
 
 export interface GitlabCiLocalResult {
@@ -39,6 +45,9 @@ export function runGitlabCiLocal(options: GitlabCiLocalOptions): Promise<GitlabC
     ...Object.entries(options.variables ?? {}).flatMap(([name, value]) => ['--variable', `${name}=${value}`]),
     ...options.args,
   ];
+  const outputDir = options.stdoutThroughFile ? makeTempDir('gcl-stdout') : undefined;
+  const outputFile = outputDir && path.join(outputDir, 'stdout');
+  const outputFd = outputFile ? openSync(outputFile, 'w') : undefined;
   return new Promise((resolve, reject) => {
     const child = spawn(GITLAB_CI_LOCAL, args, {
       cwd: options.cwd,
@@ -48,12 +57,12 @@ export function runGitlabCiLocal(options: GitlabCiLocalOptions): Promise<GitlabC
         PATH: `${path.dirname(GITLAB_CI_LOCAL)}${path.delimiter}${process.env.PATH ?? ''}`,
         ...options.env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', outputFd ?? 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -61,6 +70,11 @@ export function runGitlabCiLocal(options: GitlabCiLocalOptions): Promise<GitlabC
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (outputFd !== undefined && outputFile) {
+        closeSync(outputFd);
+        stdout = readFileSync(outputFile, 'utf8');
+        rmSync(outputDir!, { recursive: true, force: true });
+      }
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
