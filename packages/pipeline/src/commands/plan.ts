@@ -91,7 +91,9 @@ function describePlan(plan: ChildPipelinePlan): string {
   const lines = [
     range
       ? `slipway plan (${plan.mode}): ${range.base?.slice(0, 12) ?? 'unknown base'}..${range.head.slice(0, 12)} (base: ${range.baseDescription})`
-      : `slipway plan (${plan.mode}): at ${plan.head.slice(0, 12)}`,
+      : plan.mode === 'schedule'
+        ? `slipway plan (schedule): drift report at ${plan.head.slice(0, 12)}, one line per app`
+        : `slipway plan (${plan.mode}): at ${plan.head.slice(0, 12)}`,
   ];
   for (const decision of plan.decisions) {
     const key = decision.contentKey ? ` [content ${decision.contentKey}]` : '';
