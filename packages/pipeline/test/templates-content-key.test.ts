@@ -102,7 +102,11 @@ describe('build.yml and release.yml by content key, against a loopback registry'
 
   it('builds content that has no image, pushes :content-<key> and :<sha>, and carries the key', async () => {
     const first = git(repo, ['rev-parse', 'HEAD']);
+    const started = process.hrtime.bigint();
     const result = await runJob('api-build', { SLIPWAY_CONTENT_KEY: KEY });
+    console.log(
+      `build job for new content (build and push): ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`,
+    );
 
     expect(result.code).toBe(0);
     expect(result.output).toContain(`slipway: no image for content ${KEY} yet`);
@@ -127,7 +131,12 @@ describe('build.yml and release.yml by content key, against a loopback registry'
     git(repo, ['commit', '--quiet', '--no-verify', '-m', 'docs: words']);
     const later = git(repo, ['rev-parse', 'HEAD']);
 
+    const started = process.hrtime.bigint();
     const result = await runJob('api-build', { SLIPWAY_CONTENT_KEY: KEY });
+    // A figure, never asserted: the whole gitlab-ci-local job, most of it gitlab-ci-local's own start-up.
+    console.log(
+      `build job for unchanged content (lookup only, no build): ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`,
+    );
 
     expect(result.code).toBe(0);
     expect(result.output).toContain(
