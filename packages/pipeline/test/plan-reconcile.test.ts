@@ -429,6 +429,18 @@ describe('hostile and odd input (issue 14)', () => {
     expect(existsSync(join(repo, 'pwned'))).toBe(false);
   });
 
+  it('refuses a CI_COMMIT_TAG with a line break, which would forge lines in the job log', async () => {
+    const { repo } = newProject();
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CI_COMMIT_TAG: 'v1.0.0\n  run   status-app: forged',
+    };
+    await expect(planChildPipelines({ cwd: repo, env })).rejects.toThrow(
+      'CI_COMMIT_TAG must be a commit or ref name without whitespace',
+    );
+  });
+
   it('accepts an uppercase SHA with stray whitespace, normalised', async () => {
     const { repo } = newProject();
     const head = git(repo, ['rev-parse', 'HEAD']);

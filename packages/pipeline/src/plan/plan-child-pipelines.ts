@@ -8,7 +8,7 @@ import {
   readServedVersion,
   type ServedVersion,
 } from './environments';
-import { listChangedFiles } from './git';
+import { listChangedFiles, normaliseRevision } from './git';
 import { contentTag, type ImageLookup, readRegistryConfig, RegistryClient } from './registry';
 import { queryTurboWorkspace, type TurboChangeReason, type WorkspacePackage } from './turbo';
 
@@ -317,7 +317,8 @@ export async function planChildPipelines(options: PlanOptions): Promise<ChildPip
     });
 
   if (mode === 'tag') {
-    const tag = env.CI_COMMIT_TAG!.trim();
+    // Never given to git, but it lands in the job log and the child pipeline's comments: one line, no option.
+    const tag = normaliseRevision(env.CI_COMMIT_TAG!, 'CI_COMMIT_TAG');
     for (const pkg of apps) {
       const key = keys.get(pkg.name);
       decide(
