@@ -238,7 +238,7 @@ describe('the default branch reconciles with the registry and staging', () => {
 
     expect(result.byApp['weather-app']).toMatchObject({ run: false });
     expect(result.byApp['weather-app']?.reason).toMatch(
-      /^its image exists, but nothing says what staging serves; diff [0-9a-f]{12}\.\.[0-9a-f]{12} .*: not affected$/,
+      /^image sha256:[0-9a-f]{12} \(built by [0-9a-f]{12}\), staging cannot be asked \(http:\/\/127\.0\.0\.1:\d+\/version answered HTTP 503\); so the diff [0-9a-f]{12}\.\.[0-9a-f]{12} .*: not affected$/,
     );
   });
 

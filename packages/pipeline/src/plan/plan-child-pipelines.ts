@@ -236,9 +236,9 @@ async function observeApps(
 function reconcileApp(
   state: AppState,
   mode: 'default-branch' | 'schedule',
-): { run: boolean; reason: string } | 'diff' {
+): { run: boolean; reason: string } | { diff: string } {
   const { contentKey, image, environment } = state;
-  if (!contentKey) return 'diff';
+  if (!contentKey) return { diff: 'no content key (turbo.json has no image task)' };
   const key = short(contentKey);
   if (image?.state === 'missing') return { run: true, reason: `content ${key} has no image yet` };
   const imageNote =
@@ -265,7 +265,7 @@ function reconcileApp(
     if (environment) return { run: true, reason: `${environmentNote}: redeploying content ${key}` };
     return { run: false, reason: `${environmentNote}; ${imageNote}; nothing to reconcile` };
   }
-  return 'diff';
+  return { diff: `${imageNote}, ${environmentNote}` };
 }
 
 function describeRange(range: CommitRange): string {
@@ -333,15 +333,14 @@ export async function planChildPipelines(options: PlanOptions): Promise<ChildPip
     const states = await observeApps(apps, keys, env, timeoutMs);
     for (const state of states) {
       const decision = reconcileApp(state, mode);
-      if (decision !== 'diff') {
+      if ('run' in decision) {
         decide(state.pkg, decision.run, decision.reason);
         continue;
       }
       const { range: compared, touched: changes } = await diff();
       const why = changes.get(state.pkg.name);
-      const unknown = state.image?.state === 'found' ? 'its image exists, but ' : '';
-      const fallback = `${unknown}nothing says what ${DEFAULT_BRANCH_ENVIRONMENT} serves; diff ${describeRange(compared)}`;
-      decide(state.pkg, why !== undefined, why ? `${fallback}: ${why}` : `${fallback}: not affected`);
+      const fallback = `${decision.diff}; so the diff ${describeRange(compared)}`;
+      decide(state.pkg, why !== undefined, `${fallback}: ${why ?? 'not affected'}`);
     }
   } else {
     const { touched: changes } = await diff();
