@@ -42,6 +42,7 @@ const figures = [];
 let workDir;
 let baseImage;
 let buildArgs;
+let commitEpoch;
 let coldBuild;
 let warmBuild;
 let contextDir;
@@ -181,11 +182,16 @@ before(async () => {
 
   baseImage = await ensureStandInBaseImage();
   const gitCommitSha = (await run('git', ['rev-parse', 'HEAD'], { cwd: repoRoot })).stdout.trim();
+  // The commit's time, as build.yml takes it from CI_COMMIT_TIMESTAMP: no label carries the clock's time.
+  commitEpoch = Number(
+    (await run('git', ['log', '-1', '--format=%ct', 'HEAD'], { cwd: repoRoot })).stdout.trim(),
+  );
   buildArgs = {
     NODE_IMAGE: baseImage,
     GIT_COMMIT_SHA: gitCommitSha,
     APP_VERSION: JSON.parse(readFileSync(join(contextDir, `apps/${app}/package.json`), 'utf8')).version,
-    BUILD_TIME: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    BUILD_TIME: new Date(commitEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    CONTENT_KEY: 'c0ffee00c0ffee00',
     SOURCE_URL: 'https://gitlab.example.com/slipway/slipway',
   };
 
@@ -292,6 +298,7 @@ describe(`the ${app} image built from docker/Dockerfile`, () => {
     assert.equal(version.body.commit, buildArgs.GIT_COMMIT_SHA);
     assert.equal(version.body.version, buildArgs.APP_VERSION);
     assert.equal(version.body.buildTime, buildArgs.BUILD_TIME);
+    assert.equal(version.body.contentKey, buildArgs.CONTENT_KEY);
     assert.match(version.body.node, /^v?24\./);
 
     assert.equal(node.uid, 1000, 'the service must run as the node user');
@@ -470,6 +477,88 @@ describe(`the ${app} image built from docker/Dockerfile`, () => {
       figures.push([`  ${describeLayer(createdBy, entries)}`, mebibytes(layer.size)]);
     });
     figures.push(['digest (commit tag = staging = production)', digest]);
+  });
+});
+
+describe(`the ${app} image, built twice`, () => {
+  it('is reproducible: two builds of the same commit in fresh storage give the same digest', async () => {
+    // Debian's buildah (1.28) writes a random hostname and build-container id into docker-format configs even with
+    // --timestamp; buildah 1.41 (build.yml's pinned image) fixes both (containers/buildah#6211). Before that, only the
+    // OCI format, which has neither field, can show that everything else is reproducible.
+    const [, major, minor] = /version (\d+)\.(\d+)/
+      .exec((await run('buildah', ['--version'])).stdout)
+      .map(Number);
+    const format = major > 1 || minor >= 41 ? 'docker' : 'oci';
+    const registryDir = mkdtempSync(join(workDir, 'registry-'));
+    const registry = await startLocalRegistry(registryDir);
+    cleanup.defer('stop docker-registry', () => registry.stop());
+    const digests = [];
+    for (const build of [1, 2]) {
+      const storage = mkdtempSync(join(workDir, `fresh-storage-${build}-`));
+      const spec = `[overlay@${join(storage, 'graph')}+${join(storage, 'run')}]`;
+      const env = { ...process.env, CONTAINERS_STORAGE_CONF: join(storage, 'storage.conf') };
+      writeFileSync(
+        env.CONTAINERS_STORAGE_CONF,
+        `[storage]\ndriver = "overlay"\ngraphroot = "${join(storage, 'graph')}"\nrunroot = "${join(storage, 'run')}"\n`,
+      );
+      cleanup.defer(`remove fresh storage ${build}`, async () => {
+        await run('buildah', ['rmi', '--all', '--force'], { env }).catch(() => {});
+        rmSync(storage, { recursive: true, force: true });
+      });
+      // The only thing the fresh storage holds before the build: the base image, as a registry pull would give it.
+      await run('skopeo', [
+        'copy',
+        '--quiet',
+        `containers-storage:${baseImage}`,
+        `containers-storage:${spec}${baseImage}`,
+      ]);
+      const tag = `localhost/slipway/${app}:reproducible-${runId}-${build}`;
+      const started = process.hrtime.bigint();
+      await run(
+        'buildah',
+        [
+          'bud',
+          '--isolation',
+          'chroot',
+          '--pull=never',
+          '--no-cache',
+          '--format',
+          format,
+          '--timestamp',
+          String(commitEpoch),
+          '--file',
+          'docker/Dockerfile',
+          '--build-arg',
+          `APP=${app}`,
+          ...Object.entries(buildArgs).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]),
+          '--tag',
+          tag,
+          '.',
+        ],
+        { cwd: contextDir, env },
+      );
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const digestFile = join(storage, 'digest');
+      await run(
+        'buildah',
+        [
+          'push',
+          '--quiet',
+          '--tls-verify=false',
+          '--digestfile',
+          digestFile,
+          tag,
+          `docker://${registry.address}/reproducible/${app}:build-${build}`,
+        ],
+        { env },
+      );
+      digests.push(readFileSync(digestFile, 'utf8').trim());
+      figures.push([
+        `reproducible build ${build} (fresh storage, ${format} format, ${seconds.toFixed(1)} s)`,
+        digests.at(-1),
+      ]);
+    }
+    assert.equal(digests[1], digests[0], 'two builds of the same commit gave different digests');
   });
 });
 

@@ -4,6 +4,7 @@
 import { CliUsageError } from './cli-errors';
 import * as gitlab from './commands/gitlab';
 import * as plan from './commands/plan';
+import * as status from './commands/status';
 import * as templates from './commands/templates';
 import * as verify from './commands/verify';
 
@@ -13,6 +14,10 @@ type Command = { summary: string; run(argv: string[]): Promise<number> };
 // which Node cannot resolve without file extensions.
 const commands: Record<string, Command> = {
   plan: { summary: 'plan child pipelines for the apps a change affects', run: plan.run },
+  status: {
+    summary: "what runs where: each app's content key, its image, and what each environment serves",
+    run: status.run,
+  },
   verify: { summary: 'wait until a deployment is healthy and runs the expected commit', run: verify.run },
   gitlab: { summary: 'set up, lint, run and promote pipelines on a GitLab instance', run: gitlab.run },
   templates: {

@@ -129,12 +129,14 @@ describe('a generated child pipeline', () => {
     expect(jobs.map((job) => job.name)).toEqual(['weather-app-pipeline']);
     expect(config['weather-app-pipeline']).toEqual({
       stage: 'apps',
+      variables: { SLIPWAY_CONTENT_KEY: plan.apps[0]?.contentKey },
       trigger: {
         include: [{ local: 'apps/weather-app/.gitlab-ci.yml' }],
         strategy: 'depend',
         forward: { yaml_variables: true, pipeline_variables: true },
       },
     });
+    expect(plan.apps[0]?.contentKey).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('with no affected app: the no-op job', async () => {

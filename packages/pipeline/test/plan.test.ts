@@ -157,7 +157,12 @@ describe('which apps a change affects (the mapping table)', () => {
     const result = await plan(repo, { CI_COMMIT_BEFORE_SHA: baseCommit, CI_COMMIT_SHA: head });
 
     expect(result.apps).toEqual([
-      { app: 'weather-app', path: 'apps/weather-app', reason: 'apps/weather-app/src/server.ts changed' },
+      {
+        app: 'weather-app',
+        path: 'apps/weather-app',
+        reason: 'apps/weather-app/src/server.ts changed',
+        contentKey: expect.stringMatching(/^[0-9a-f]{16}$/),
+      },
     ]);
   });
 });
@@ -177,9 +182,9 @@ describe('the base commit', () => {
     });
     const push = await plan(repo, { CI_COMMIT_BEFORE_SHA: firstPush, CI_COMMIT_SHA: head });
 
-    expect(mergeRequest.range.baseSource).toBe('merge-request');
+    expect(mergeRequest.range?.baseSource).toBe('merge-request');
     expect(mergeRequest.apps.map((app) => app.app)).toEqual(['weather-app']);
-    expect(push.range.baseSource).toBe('previous-push');
+    expect(push.range?.baseSource).toBe('previous-push');
     expect(push.apps).toEqual([]);
   });
 
@@ -208,7 +213,17 @@ describe('the base commit', () => {
     }
   });
 
-  it('plans every app when all zeros leaves nothing to compare with (a tag on the default branch)', async () => {
+  it('plans every app when all zeros leaves nothing to compare with (a manual run on the default branch)', async () => {
+    const repo = cloneAtBase('release');
+
+    const result = await plan(repo, { CI_COMMIT_BEFORE_SHA: NO_PREVIOUS_PUSH, CI_DEFAULT_BRANCH: 'main' });
+
+    expect(result.range).toMatchObject({ base: baseCommit, head: baseCommit, baseSource: 'default-branch' });
+    expect(result.apps.map((app) => app.app)).toEqual(['status-app', 'weather-app']);
+    expect(result.apps[0]?.reason).toMatch(/there is no previous push to compare with/);
+  });
+
+  it('plans every app on a tag, to be released by its content key, without comparing commits', async () => {
     const repo = cloneAtBase('release');
     git(repo, ['tag', 'v1.0.0']);
 
@@ -218,9 +233,10 @@ describe('the base commit', () => {
       CI_COMMIT_TAG: 'v1.0.0',
     });
 
-    expect(result.range).toMatchObject({ base: baseCommit, head: baseCommit, baseSource: 'default-branch' });
+    expect(result.mode).toBe('tag');
+    expect(result.range).toBeUndefined();
     expect(result.apps.map((app) => app.app)).toEqual(['status-app', 'weather-app']);
-    expect(result.apps[0]?.reason).toMatch(/there is no previous push to compare with/);
+    expect(result.apps[0]?.reason).toMatch(/^tag v1\.0\.0: release content [0-9a-f]{12} /);
   });
 
   it('deepens a shallow clone until the base is reachable instead of planning everything', async () => {
@@ -241,12 +257,13 @@ describe('the base commit', () => {
 
     const result = await plan(shallow, { CI_COMMIT_BEFORE_SHA: baseCommit });
 
-    expect(result.range.base).toBe(baseCommit);
+    expect(result.range?.base).toBe(baseCommit);
     expect(result.apps).toEqual([
       {
         app: 'weather-app',
         path: 'apps/weather-app',
         reason: 'depends on @slipway/service-kit, which changed',
+        contentKey: expect.stringMatching(/^[0-9a-f]{16}$/),
       },
     ]);
     expect(result.log.join('\n')).toMatch(/shallow clone: deepening history/);
@@ -258,7 +275,7 @@ describe('the base commit', () => {
 
     const result = await plan(repo, { CI_COMMIT_BEFORE_SHA: missing });
 
-    expect(result.range.base).toBeUndefined();
+    expect(result.range?.base).toBeUndefined();
     expect(result.apps.map((app) => app.app)).toEqual(['status-app', 'weather-app']);
     expect(result.apps[0]?.reason).toBe(
       'the base (CI_COMMIT_BEFORE_SHA ffffffffffff) is not in the repository, so every app runs',
@@ -280,6 +297,7 @@ describe('the child pipeline YAML', () => {
       stages: ['apps'],
       'status-app-pipeline': {
         stage: 'apps',
+        variables: { SLIPWAY_CONTENT_KEY: result.apps[0]?.contentKey },
         trigger: {
           include: 'apps/status-app/.gitlab-ci.yml',
           strategy: 'depend',
@@ -288,6 +306,7 @@ describe('the child pipeline YAML', () => {
       },
       'weather-app-pipeline': {
         stage: 'apps',
+        variables: { SLIPWAY_CONTENT_KEY: result.apps[1]?.contentKey },
         trigger: {
           include: 'apps/weather-app/.gitlab-ci.yml',
           strategy: 'depend',
@@ -295,6 +314,10 @@ describe('the child pipeline YAML', () => {
         },
       },
     });
+    expect(result.apps.map((app) => app.contentKey)).toEqual([
+      expect.stringMatching(/^[0-9a-f]{16}$/),
+      expect.stringMatching(/^[0-9a-f]{16}$/),
+    ]);
     expect(yaml).toContain('# docker/Dockerfile changed (affects every app)');
   });
 
@@ -347,6 +370,7 @@ describe('slipway plan (the command)', () => {
         app: 'weather-app',
         path: 'apps/weather-app',
         reason: 'depends on @slipway/service-kit, which changed',
+        contentKey: expect.stringMatching(/^[0-9a-f]{16}$/),
       },
     ]);
     expect(output.stderr()).toContain('run   weather-app: depends on @slipway/service-kit, which changed');

@@ -73,6 +73,11 @@ export const baseEnvSchema = z.object({
     .string()
     .regex(/^[0-9a-f]{40}$/, 'must be a full 40-character lowercase hex commit SHA')
     .optional(),
+  // The image's content key (hex, as `slipway plan` computes it); /version reports it as contentKey.
+  CONTENT_KEY: z
+    .string()
+    .regex(/^[0-9a-f]{16,64}$/, 'must be a content key: 16 to 64 lowercase hex digits')
+    .optional(),
   BUILD_TIME: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp' }).optional(),
 });
 

@@ -1,11 +1,24 @@
 import { execFileSync } from 'node:child_process';
 
-export type VersionInfo = { version: string; commit: string; buildTime: string; node: string };
+/**
+ * What `/version` reports. `commit` is the commit that built the image; `contentKey` is the image's content key
+ * (the hash of everything that went into it, from `slipway plan`), so an image an earlier commit built, reused
+ * for a later commit with the same content, still proves what it serves. Unset values read "unknown".
+ */
+export type VersionInfo = {
+  version: string;
+  commit: string;
+  contentKey: string;
+  buildTime: string;
+  node: string;
+};
 
 export type VersionSources = {
   env: {
     APP_VERSION?: string | undefined;
     GIT_COMMIT_SHA?: string | undefined;
+    /** Baked into the image from the CONTENT_KEY build argument (docker/Dockerfile). */
+    CONTENT_KEY?: string | undefined;
     BUILD_TIME?: string | undefined;
   };
   packageVersion?: string;
@@ -36,6 +49,7 @@ export function resolveVersionInfo({ env, packageVersion, cwd }: VersionSources)
   return {
     version: env.APP_VERSION ?? packageVersion ?? 'unknown',
     commit: env.GIT_COMMIT_SHA ?? gitHead(cwd) ?? 'unknown',
+    contentKey: env.CONTENT_KEY ?? 'unknown',
     buildTime: env.BUILD_TIME ?? 'unknown',
     node: process.version,
   };

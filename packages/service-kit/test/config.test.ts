@@ -24,6 +24,7 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, /^Invalid configuration: PORT /],
     [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL /],
     [{ GIT_COMMIT_SHA: 'abc123' }, /^Invalid configuration: GIT_COMMIT_SHA must be a full 40-character/],
+    [{ CONTENT_KEY: 'not-a-key' }, /^Invalid configuration: CONTENT_KEY must be a content key/],
     [{ BUILD_TIME: 'yesterday' }, /^Invalid configuration: BUILD_TIME must be an ISO 8601 timestamp/],
   ])('names the offending variable in one line: %o', (env, message) => {
     expect(() => loadConfig(baseEnvSchema, env)).toThrow(ConfigError);

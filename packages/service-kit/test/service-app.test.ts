@@ -11,7 +11,12 @@ function buildApp({
   const captured = capturedLogger('info', secretKeys);
   const health = testHealth();
   const version = resolveVersionInfo({
-    env: { APP_VERSION: '1.2.3', GIT_COMMIT_SHA: 'a'.repeat(40), BUILD_TIME: '2026-11-22T10:00:00Z' },
+    env: {
+      APP_VERSION: '1.2.3',
+      GIT_COMMIT_SHA: 'a'.repeat(40),
+      CONTENT_KEY: 'c0ffee00c0ffee00',
+      BUILD_TIME: '2026-11-22T10:00:00Z',
+    },
   });
   const app = createServiceApp({
     logger: captured.logger,
@@ -102,6 +107,7 @@ describe('createServiceApp', () => {
     expect(res.body).toEqual({
       version: '1.2.3',
       commit: 'a'.repeat(40),
+      contentKey: 'c0ffee00c0ffee00',
       buildTime: '2026-11-22T10:00:00Z',
       node: process.version,
     });

@@ -7,12 +7,18 @@ import { resolveVersionInfo } from '../src';
 describe('resolveVersionInfo', () => {
   it('prefers the build metadata from the environment', () => {
     const info = resolveVersionInfo({
-      env: { APP_VERSION: '2.0.0', GIT_COMMIT_SHA: 'b'.repeat(40), BUILD_TIME: '2026-01-01T00:00:00Z' },
+      env: {
+        APP_VERSION: '2.0.0',
+        GIT_COMMIT_SHA: 'b'.repeat(40),
+        CONTENT_KEY: '0123456789abcdef',
+        BUILD_TIME: '2026-01-01T00:00:00Z',
+      },
       packageVersion: '0.1.0',
     });
     expect(info).toEqual({
       version: '2.0.0',
       commit: 'b'.repeat(40),
+      contentKey: '0123456789abcdef',
       buildTime: '2026-01-01T00:00:00Z',
       node: process.version,
     });
@@ -29,6 +35,7 @@ describe('resolveVersionInfo', () => {
     expect(resolveVersionInfo({ env: {}, packageVersion: '0.1.0', cwd: __dirname })).toMatchObject({
       version: '0.1.0',
       commit: head,
+      contentKey: 'unknown',
       buildTime: 'unknown',
     });
   });

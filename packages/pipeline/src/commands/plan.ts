@@ -8,22 +8,36 @@ import {
   planChildPipelines,
 } from '../plan/plan-child-pipelines';
 import { renderChildPipeline } from '../plan/render-child-pipeline';
-import { runGit } from '../plan/git';
+import { normaliseRevision, runGit } from '../plan/git';
 
 const USAGE = `usage: slipway plan [--base SHA] [--head SHA] [--out FILE] [--format yaml|json]
 
-Asks turbo which apps the change from base to head affects and prints a GitLab child pipeline
-with one trigger job per affected app (or a no-op job when none is), or with --format json the plan
-itself: [{"app", "path", "reason"}]. The plan and its reasons go to stderr (the job log).
+Decides which apps' pipelines run and prints a GitLab child pipeline with one trigger job per app
+(passing its content key as SLIPWAY_CONTENT_KEY), or a no-op job when none runs; with --format json
+the plan itself: [{"app", "path", "reason", "contentKey"}]. Every app's decision and its reason go
+to stderr (the job log).
+
+How it decides (from GitLab's predefined variables):
+  tag (CI_COMMIT_TAG)            every app runs: its release copies the image of its content key
+  default branch, schedule       an app runs when its content key has no image in the registry
+                                 (SLIPWAY_IMAGE_REPOSITORY or CI_REGISTRY_IMAGE, + CI_REGISTRY_USER/PASSWORD),
+                                 or when <APP>_STAGING_URL/version serves another contentKey; when
+                                 neither can be asked, it falls back to the diff since the previous push
+  merge request                  an app runs when the merge request changes it (a merged-results
+                                 pipeline compares with CI_MERGE_REQUEST_TARGET_BRANCH_SHA)
+  --base, other branches         an app runs when the change from base to head touches it
 
 options:
-  --base SHA       compare with this commit (default: CI_MERGE_REQUEST_DIFF_BASE_SHA, else
-                   CI_COMMIT_BEFORE_SHA unless all zeros, else the merge base with origin/CI_DEFAULT_BRANCH)
-  --head SHA       the change's last commit (default: CI_COMMIT_SHA, else HEAD)
+  --base REV       compare with this commit (default: CI_MERGE_REQUEST_TARGET_BRANCH_SHA, else
+                   CI_MERGE_REQUEST_DIFF_BASE_SHA, else CI_COMMIT_BEFORE_SHA unless all zeros, else
+                   the merge base with origin/CI_DEFAULT_BRANCH); never starts with "-"
+  --head REV       the change's last commit (default: CI_COMMIT_SHA, else HEAD)
   --out FILE       write the output to FILE instead of stdout
   --format FORMAT  yaml (default: the child pipeline) or json (the plan)
 
-Shallow clones are deepened from origin until the base is reachable.`;
+A previous push that is no longer an ancestor of head (force push) is compared tree to tree.
+Shallow clones are deepened from origin until the base is reachable. Every CI_*_SHA variable must
+be a full hex SHA. Exit codes: 0 planned, 1 error (git, turbo, a malformed variable), 2 usage.`;
 
 type OutputFormat = 'yaml' | 'json';
 
@@ -55,27 +69,37 @@ export function parsePlanOptions(argv: string[]): PlanCommandOptions | 'help' {
     const value = values[flag];
     if (value !== undefined && value.trim() === '')
       throw new CliUsageError(`--${flag} needs a value, got ""`);
-    // A leading dash would let a commit argument pass as a git option.
-    if (flag !== 'out' && value?.startsWith('-'))
-      throw new CliUsageError(`--${flag} must be a commit, got "${value}"`);
+  }
+  let base: string | undefined;
+  let head: string | undefined;
+  try {
+    // Checked in the form git would see, after trimming: " --upload-pack=…" is an option once trimmed.
+    base = values.base === undefined ? undefined : normaliseRevision(values.base, '--base');
+    head = values.head === undefined ? undefined : normaliseRevision(values.head, '--head');
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
   }
   const format = values.format ?? 'yaml';
   if (format !== 'yaml' && format !== 'json') {
     throw new CliUsageError(`--format must be yaml or json, got "${format}"`);
   }
-  return { base: values.base, head: values.head, out: values.out, format };
+  return { base, head, out: values.out, format };
 }
 
 function describePlan(plan: ChildPipelinePlan): string {
   const { range } = plan;
   const lines = [
-    `slipway plan: ${range.base?.slice(0, 12) ?? 'unknown base'}..${range.head.slice(0, 12)} (base: ${range.baseDescription})`,
+    range
+      ? `slipway plan (${plan.mode}): ${range.base?.slice(0, 12) ?? 'unknown base'}..${range.head.slice(0, 12)} (base: ${range.baseDescription})`
+      : plan.mode === 'schedule'
+        ? `slipway plan (schedule): drift report at ${plan.head.slice(0, 12)}, one line per app`
+        : `slipway plan (${plan.mode}): at ${plan.head.slice(0, 12)}`,
   ];
-  for (const app of plan.apps) lines.push(`  run   ${app.app}: ${app.reason}`);
-  const planned = new Set(plan.apps.map((app) => app.app));
-  for (const app of plan.allApps.filter((name) => !planned.has(name)))
-    lines.push(`  skip  ${app}: not affected`);
-  if (plan.apps.length === 0) lines.push('  no app is affected; the child pipeline holds a single no-op job');
+  for (const decision of plan.decisions) {
+    const key = decision.contentKey ? ` [content ${decision.contentKey}]` : '';
+    lines.push(`  ${decision.run ? 'run ' : 'skip'}  ${decision.app}: ${decision.reason}${key}`);
+  }
+  if (plan.apps.length === 0) lines.push('  no app runs; the child pipeline holds a single no-op job');
   return `${lines.join('\n')}\n`;
 }
 

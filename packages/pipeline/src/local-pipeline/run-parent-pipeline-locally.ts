@@ -101,7 +101,12 @@ async function mergeRequestVariables(
   defaultBranch: string,
   branch: string,
 ): Promise<string[]> {
-  const diffBase = await runGit(clone, ['merge-base', `refs/remotes/origin/${defaultBranch}`, 'HEAD']);
+  const diffBase = await runGit(clone, [
+    'merge-base',
+    '--end-of-options',
+    `refs/remotes/origin/${defaultBranch}`,
+    'HEAD',
+  ]);
   return [
     'CI_PIPELINE_SOURCE=merge_request_event',
     'CI_MERGE_REQUEST_IID=1',
@@ -133,10 +138,16 @@ export async function runParentPipelineLocally(options: LocalPipelineOptions): P
   if (pipelineKind === 'default-branch') {
     // A detached checkout (as CI makes) runs as the default branch's tip.
     await runGit(workDir, ['checkout', '--quiet', '-B', defaultBranch]);
-    await runGit(workDir, ['update-ref', `refs/remotes/origin/${defaultBranch}`, 'HEAD']);
+    await runGit(workDir, ['update-ref', '--end-of-options', `refs/remotes/origin/${defaultBranch}`, 'HEAD']);
     branch = defaultBranch;
   } else if (
-    !(await tryGit(workDir, ['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${defaultBranch}`]))
+    !(await tryGit(workDir, [
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      '--end-of-options',
+      `refs/remotes/origin/${defaultBranch}`,
+    ]))
   ) {
     throw new Error(`the repository has no branch "${defaultBranch}" for the merge request to target`);
   }

@@ -1,7 +1,22 @@
-import { isShallowRepository, resolveCommit, runGit, tryGit } from './git';
+import {
+  isAncestor,
+  isFullSha,
+  isShallowRepository,
+  mergeBase,
+  normaliseRevision,
+  resolveCommit,
+  tryGit,
+} from './git';
 
 /** Where the base commit came from, in the order the planner tries them. */
-export type BaseSource = 'flag' | 'merge-request' | 'previous-push' | 'default-branch';
+export type BaseSource = 'flag' | 'merged-result' | 'merge-request' | 'previous-push' | 'default-branch';
+
+/**
+ * How base and head are compared. `merge-base`: the change since the two histories parted (`base...head`), so
+ * what landed on the other side meanwhile is not blamed on this change. `tree`: the two trees as they are
+ * (`base head`), used when base is not an ancestor of head (a force push) and whatever base had must be undone.
+ */
+export type Comparison = 'merge-base' | 'tree';
 
 export interface CommitRange {
   /** Full SHA of the commit the change is compared with; undefined when it cannot be found even after fetching. */
@@ -10,6 +25,7 @@ export interface CommitRange {
   baseSource: BaseSource;
   /** For the job log: "CI_MERGE_REQUEST_DIFF_BASE_SHA 1a2b3c4" and the like. */
   baseDescription: string;
+  comparison: Comparison;
 }
 
 export interface CommitRangeOptions {
@@ -37,8 +53,34 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
 }
 
+/** Shows a rejected value safely in one line: quoted, control characters escaped, long values cut. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+/**
+ * Reads one of GitLab's CI_*_SHA variables (https://docs.gitlab.com/ci/variables/predefined_variables/): unset or
+ * blank is undefined, anything else must be a full hex SHA once trimmed. The value is never handed to git unchecked.
+ */
+export function readShaVariable(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = nonEmpty(env[name]);
+  if (value === undefined) return undefined;
+  const normalised = value.toLowerCase();
+  if (!isFullSha(normalised)) {
+    throw new Error(`${name} must be a full commit SHA (40 or 64 hex digits), got ${quoted(value)}`);
+  }
+  return normalised;
+}
+
+/** CI_DEFAULT_BRANCH, or a flag: a ref name, checked like any revision (no leading dash, no whitespace). */
+function readRevision(value: string | undefined, what: string): string | undefined {
+  const present = nonEmpty(value);
+  if (present === undefined) return undefined;
+  return normaliseRevision(present, what);
+}
+
 async function defaultBranchName(cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const fromCi = nonEmpty(env.CI_DEFAULT_BRANCH);
+  const fromCi = readRevision(env.CI_DEFAULT_BRANCH, 'CI_DEFAULT_BRANCH');
   if (fromCi) return fromCi;
   const originHead = await tryGit(cwd, ['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']);
   if (originHead?.startsWith('origin/')) return originHead.slice('origin/'.length);
@@ -49,9 +91,22 @@ async function defaultBranchName(cwd: string, env: NodeJS.ProcessEnv): Promise<s
 
 async function chooseBase(options: CommitRangeOptions): Promise<BaseCandidate> {
   const { env } = options;
-  const flag = nonEmpty(options.base);
+  const flag = readRevision(options.base, '--base');
   if (flag) return { rev: flag, fetchSpec: flag, source: 'flag', description: `--base ${flag}` };
-  const mergeRequestBase = nonEmpty(env.CI_MERGE_REQUEST_DIFF_BASE_SHA);
+  // In a merged-results pipeline CI_COMMIT_SHA is a merge commit of the merge request into the target branch's head,
+  // and this variable holds that head; it is empty in other merge request pipelines
+  // (https://docs.gitlab.com/ci/variables/predefined_variables/, https://docs.gitlab.com/ci/pipelines/merged_results_pipelines/).
+  // Comparing the merge commit with it shows exactly what the merge request adds, not what main gained meanwhile.
+  const targetHead = readShaVariable(env, 'CI_MERGE_REQUEST_TARGET_BRANCH_SHA');
+  if (targetHead) {
+    return {
+      rev: targetHead,
+      fetchSpec: targetHead,
+      source: 'merged-result',
+      description: `merged results: CI_MERGE_REQUEST_TARGET_BRANCH_SHA ${targetHead.slice(0, 12)}`,
+    };
+  }
+  const mergeRequestBase = readShaVariable(env, 'CI_MERGE_REQUEST_DIFF_BASE_SHA');
   if (mergeRequestBase) {
     return {
       rev: mergeRequestBase,
@@ -60,7 +115,7 @@ async function chooseBase(options: CommitRangeOptions): Promise<BaseCandidate> {
       description: `CI_MERGE_REQUEST_DIFF_BASE_SHA ${mergeRequestBase.slice(0, 12)}`,
     };
   }
-  const before = nonEmpty(env.CI_COMMIT_BEFORE_SHA);
+  const before = readShaVariable(env, 'CI_COMMIT_BEFORE_SHA');
   if (before && !NO_PREVIOUS_PUSH.test(before)) {
     return {
       rev: before,
@@ -77,10 +132,6 @@ async function chooseBase(options: CommitRangeOptions): Promise<BaseCandidate> {
     source: 'default-branch',
     description: `merge base with the default branch origin/${branch}`,
   };
-}
-
-function mergeBase(cwd: string, a: string, b: string): Promise<string | undefined> {
-  return tryGit(cwd, ['merge-base', a, b]);
 }
 
 /**
@@ -100,6 +151,7 @@ async function fetchHistoryFor(
       'fetch',
       '--no-tags',
       ...(shallow ? ['--depth=50'] : []),
+      '--end-of-options',
       'origin',
       candidate.fetchSpec,
     ]);
@@ -112,27 +164,41 @@ async function fetchHistoryFor(
       'fetch',
       '--no-tags',
       `--deepen=${commits}`,
+      '--end-of-options',
       'origin',
       head,
       candidate.fetchSpec,
     ]);
-    if (deepened === undefined) await tryGit(cwd, ['fetch', '--no-tags', `--deepen=${commits}`, 'origin']);
+    if (deepened === undefined)
+      await tryGit(cwd, ['fetch', '--no-tags', `--deepen=${commits}`, '--end-of-options', 'origin']);
   }
   if (await mergeBase(cwd, candidate.rev, head)) return;
   log('shallow clone: fetching the full history');
-  await tryGit(cwd, ['fetch', '--no-tags', '--unshallow', 'origin']);
+  await tryGit(cwd, ['fetch', '--no-tags', '--unshallow', '--end-of-options', 'origin']);
+}
+
+/** The head a plan looks at: --head, else CI_COMMIT_SHA, else HEAD; always a full SHA of a commit here. */
+export async function resolveHead(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  head: string | undefined,
+): Promise<string> {
+  const headRev = readRevision(head, '--head') ?? readShaVariable(env, 'CI_COMMIT_SHA') ?? 'HEAD';
+  const resolved = await resolveCommit(cwd, headRev);
+  if (!resolved) throw new Error(`head commit "${headRev}" is not in this repository`);
+  return resolved;
 }
 
 /**
- * The commits a plan compares: base from --base, else CI_MERGE_REQUEST_DIFF_BASE_SHA, else CI_COMMIT_BEFORE_SHA
- * (unless all zeros), else the merge base with the default branch; head from --head, else CI_COMMIT_SHA, else HEAD.
+ * The commits a plan compares: base from --base, else CI_MERGE_REQUEST_TARGET_BRANCH_SHA (merged results), else
+ * CI_MERGE_REQUEST_DIFF_BASE_SHA, else CI_COMMIT_BEFORE_SHA (unless all zeros), else the merge base with the
+ * default branch; head from --head, else CI_COMMIT_SHA, else HEAD. A previous push that is no longer an ancestor
+ * of head (a force push) is compared tree to tree. Throws when a CI_*_SHA variable is not a SHA, or a flag
+ * starts with "-" or holds whitespace.
  */
 export async function resolveCommitRange(options: CommitRangeOptions): Promise<CommitRange> {
   const { cwd, env, log } = options;
-  const headRev = nonEmpty(options.head) ?? nonEmpty(env.CI_COMMIT_SHA) ?? 'HEAD';
-  const head = await resolveCommit(cwd, headRev);
-  if (!head) throw new Error(`head commit "${headRev}" is not in this repository`);
-
+  const head = await resolveHead(cwd, env, options.head);
   const candidate = await chooseBase(options);
   await fetchHistoryFor(cwd, candidate, head, log);
   const base = await resolveCommit(cwd, candidate.rev);
@@ -141,13 +207,30 @@ export async function resolveCommitRange(options: CommitRangeOptions): Promise<C
       `--base ${candidate.rev} is not a commit in this repository, not even after fetching from origin`,
     );
   }
-  if (!base || !(await mergeBase(cwd, base, head))) {
-    return { base: undefined, head, baseSource: candidate.source, baseDescription: candidate.description };
+  const unknown = {
+    base: undefined,
+    head,
+    baseSource: candidate.source,
+    baseDescription: candidate.description,
+    comparison: 'merge-base' as const,
+  };
+  if (!base) return unknown;
+  const forkPoint = await mergeBase(cwd, base, head);
+  if (candidate.source === 'previous-push' && !(await isAncestor(cwd, base, head))) {
+    // A force push: what the previous push deployed is no longer on the branch and must be undone, so the trees
+    // are compared as they are; the merge base would hide every change of the commits that were dropped.
+    return {
+      base,
+      head,
+      baseSource: candidate.source,
+      baseDescription: `${candidate.description}, not an ancestor of HEAD (force push): tree to tree`,
+      comparison: 'tree',
+    };
   }
+  if (!forkPoint) return unknown;
   if (candidate.source === 'default-branch') {
     // Comparing with the merge base, not the branch tip, ignores what landed on the default branch meanwhile.
-    const forkPoint = await runGit(cwd, ['merge-base', base, head]);
-    return { base: forkPoint, head, baseSource: candidate.source, baseDescription: candidate.description };
+    return { ...unknown, base: forkPoint };
   }
-  return { base, head, baseSource: candidate.source, baseDescription: candidate.description };
+  return { ...unknown, base };
 }

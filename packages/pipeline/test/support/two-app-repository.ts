@@ -1,0 +1,29 @@
+// A fixture monorepo with two apps: this checkout's weather-app and a small status-app with no dependencies.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { commitAll, createRepositoryFromCheckout, writeFile } from './fixture-repository';
+
+/** Adds apps/status-app: a second app that shares nothing with weather-app but the templates and the Dockerfile. */
+export function addStatusApp(repo: string): void {
+  writeFile(
+    repo,
+    'apps/status-app/package.json',
+    `${JSON.stringify({ name: '@slipway/status-app', version: '0.1.0', private: true }, null, 2)}\n`,
+  );
+  writeFile(repo, 'apps/status-app/src/index.js', "console.log('status');\n");
+  writeFile(
+    repo,
+    'apps/status-app/.gitlab-ci.yml',
+    readFileSync(join(repo, 'apps/weather-app/.gitlab-ci.yml'), 'utf8').replaceAll(
+      'weather-app',
+      'status-app',
+    ),
+  );
+}
+
+/** This checkout plus status-app, committed on main in `dir`; returns the commit. */
+export function createTwoAppRepository(dir: string): string {
+  createRepositoryFromCheckout(dir);
+  addStatusApp(dir);
+  return commitAll(dir, 'feat: add the status app');
+}
