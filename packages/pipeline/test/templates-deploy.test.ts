@@ -20,8 +20,9 @@ const DIGEST = `registry.example.com/shop/api@sha256:${'c'.repeat(64)}`;
 const SERVICE = `
 const http = require('node:http');
 const commit = process.env.SERVED_COMMIT;
+const contentKey = process.env.SERVED_CONTENT_KEY || undefined;
 http.createServer((request, response) => {
-  const body = { '/health': { status: 'pass' }, '/version': { version: '1.0.0', commit }, '/smoke': { ok: true } }[request.url];
+  const body = { '/health': { status: 'pass' }, '/version': { version: '1.0.0', commit, contentKey }, '/smoke': { ok: true } }[request.url];
   response.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
   response.end(JSON.stringify(body ?? { error: 'not found' }));
 }).listen(Number(process.argv[2]), '127.0.0.1');
@@ -67,7 +68,7 @@ function consumerPipeline(port: number, servedCommit: string, deployCommand?: st
           // Detached, so the job can end while the service keeps running.
           'deploy-command':
             deployCommand ??
-            `echo "deploying $IMAGE_DIGEST to $SLIPWAY_ENVIRONMENT/$SLIPWAY_APP"; SERVED_COMMIT=${servedCommit} nohup node service.js ${port} >service.log 2>&1 </dev/null & echo $! >service.pid`,
+            `echo "deploying $IMAGE_DIGEST to $SLIPWAY_ENVIRONMENT/$SLIPWAY_APP"; SERVED_COMMIT=${servedCommit} SERVED_CONTENT_KEY="$IMAGE_CONTENT_KEY" nohup node service.js ${port} >service.log 2>&1 </dev/null & echo $! >service.pid`,
           'rollback-command': 'kill "$(cat service.pid)"; echo "rolled back $SLIPWAY_APP" >rollback.done',
           'verify-timeout': 4,
           'verify-interval': 1,
@@ -99,7 +100,11 @@ describe('deploy.yml with the script driver, run by gitlab-ci-local', () => {
     await webhook.close();
   });
 
-  async function deploy(servedCommit: (head: string) => string, deployCommand?: string) {
+  async function deploy(
+    servedCommit: (head: string) => string,
+    deployCommand?: string,
+    variables: Record<string, string> = {},
+  ) {
     const port = await freePort();
     repo = createGitRepo({
       'service.js': SERVICE,
@@ -114,7 +119,7 @@ describe('deploy.yml with the script driver, run by gitlab-ci-local', () => {
     const result = await runGitlabCiLocal({
       cwd: repo,
       args: ['--force-shell-executor', 'api-deploy-staging'],
-      variables: { IMAGE_DIGEST: DIGEST, SLIPWAY_NOTIFY_WEBHOOK_URL: webhook.url },
+      variables: { IMAGE_DIGEST: DIGEST, SLIPWAY_NOTIFY_WEBHOOK_URL: webhook.url, ...variables },
     });
     return { ...result, output: result.stdout + result.stderr, head };
   }
@@ -151,6 +156,16 @@ describe('deploy.yml with the script driver, run by gitlab-ci-local', () => {
     expect(payload).toContain('Author: Slipway Test &lt;test@slipway.invalid&gt;');
     expect(payload).toContain('Pipeline: ');
     expect(result.output).not.toContain(WEBHOOK_SECRET_PATH);
+  }, 180_000);
+
+  it('verifies by content key alone an image that an earlier commit built', async () => {
+    // A reused image (build once per content) serves the commit that built it, not this pipeline's.
+    const contentKey = '0123456789abcdef';
+    const result = await deploy(() => 'f'.repeat(40), undefined, { IMAGE_CONTENT_KEY: contentKey });
+    expect(result.output).toContain(`contentKey=${contentKey}`);
+    expect(result.output).toContain('verify: ok: healthy, serving');
+    expect(result.output).not.toContain('ROLLED BACK');
+    expect(result.code).toBe(0);
   }, 180_000);
 
   it('rolls back when the deploy command itself fails, without verifying', async () => {
