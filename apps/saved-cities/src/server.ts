@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  createLogger,
+  HealthRegistry,
+  loadConfigOrExit,
+  resolveVersionInfo,
+  startServer,
+} from '@slipway/service-kit';
+import { createApp } from './app';
+import { savedCitiesEnvSchema, SECRET_KEYS } from './config';
+import { EMBEDDED_DATABASE_NOTICE, migrateToLatest, openDatabase, SchemaGate } from './database';
+
+const SCHEMA_RECHECK_MS = 2000;
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(savedCitiesEnvSchema);
+  // secretKeys: the chassis logger redacts these keys too (a variable, so it compiles with or without the option).
+  const loggerOptions = { level: config.LOG_LEVEL, name: 'saved-cities', secretKeys: SECRET_KEYS };
+  const logger = createLogger(loggerOptions);
+  // Read at run time: package.json sits outside tsc's rootDir, next to dist/ in the image too.
+  const { version: packageVersion } = JSON.parse(
+    readFileSync(join(__dirname, '..', 'package.json'), 'utf8'),
+  ) as { version: string };
+  const version = resolveVersionInfo({ env: config, packageVersion, cwd: __dirname });
+  const health = new HealthRegistry({
+    version: version.version,
+    releaseId: version.commit,
+    serviceId: 'saved-cities',
+  });
+
+  const database = await openDatabase(config, logger);
+  // The embedded database lives and dies with this process, so no separate migrate step could reach it.
+  if (database.embedded) await migrateToLatest(database, logger);
+  const schema = new SchemaGate(database, (pending) => {
+    process.stderr.write(
+      `saved-cities refuses to serve: the database schema is behind this version (pending migrations: ${pending.join(', ')}); run the migrate step first (npm run migrate)\n`,
+    );
+    process.exit(1);
+  });
+  const state = await schema.check();
+  if (state.kind === 'unchecked') {
+    logger.warn(
+      { reason: state.reason },
+      'database not reachable yet: readiness fails and the API answers 503 until it is',
+    );
+    schema.retryUntilCurrent(SCHEMA_RECHECK_MS);
+  }
+
+  const app = createApp({
+    logger,
+    version,
+    health,
+    database,
+    schema,
+    production: config.NODE_ENV === 'production',
+  });
+  logger.info(
+    { database: database.engine, version: version.version, commit: version.commit, node: process.version },
+    database.embedded
+      ? `starting with the ${EMBEDDED_DATABASE_NOTICE}`
+      : 'starting with Postgres (DATABASE_URL)',
+  );
+  await startServer(app, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    health,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+    // The pool closes after the last response, so in-flight requests keep their connections.
+    exit: (code) => {
+      schema.stop();
+      void database
+        .close()
+        .catch(() => undefined)
+        .finally(() => process.exit(code));
+    },
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `saved-cities failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});
