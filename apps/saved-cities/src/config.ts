@@ -20,6 +20,3 @@ export const savedCitiesEnvSchema = baseEnvSchema.extend({
 });
 
 export type SavedCitiesConfig = z.infer<typeof savedCitiesEnvSchema>;
-
-/** The variables that carry secrets: the logger redacts these keys, and they are never logged on purpose. */
-export const SECRET_KEYS = ['DATABASE_URL'] as const;

@@ -1,11 +1,12 @@
 // The migrate step: `npm run migrate` (node dist/migrate.js), run by the deploy before the new version serves.
 // Exit codes: 0 applied or nothing to do; 1 the database refused or could not be reached; 2 bad configuration.
 import { createLogger, loadConfig, ConfigError } from '@slipway/service-kit';
-import { savedCitiesEnvSchema, SECRET_KEYS } from './config';
+import { savedCitiesEnvSchema, type SavedCitiesConfig } from './config';
 import { migrateToLatest, openDatabase } from './database';
+import { readOwnManifest } from './manifest';
 
 async function main(): Promise<number> {
-  let config;
+  let config: SavedCitiesConfig;
   try {
     config = loadConfig(savedCitiesEnvSchema);
   } catch (error) {
@@ -13,7 +14,11 @@ async function main(): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 2;
   }
-  const loggerOptions = { level: config.LOG_LEVEL, name: 'saved-cities-migrate', secretKeys: SECRET_KEYS };
+  const loggerOptions = {
+    level: config.LOG_LEVEL,
+    name: 'saved-cities-migrate',
+    secretKeys: readOwnManifest().secretKeys,
+  };
   const logger = createLogger(loggerOptions);
   if (!config.DATABASE_URL) {
     process.stderr.write(

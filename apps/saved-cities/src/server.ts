@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   createLogger,
   HealthRegistry,
@@ -8,20 +6,18 @@ import {
   startServer,
 } from '@slipway/service-kit';
 import { createApp } from './app';
-import { savedCitiesEnvSchema, SECRET_KEYS } from './config';
+import { savedCitiesEnvSchema } from './config';
 import { EMBEDDED_DATABASE_NOTICE, migrateToLatest, openDatabase, SchemaGate } from './database';
+import { readOwnManifest } from './manifest';
 
 const SCHEMA_RECHECK_MS = 2000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(savedCitiesEnvSchema);
+  const { version: packageVersion, secretKeys } = readOwnManifest();
   // secretKeys: the chassis logger redacts these keys too (a variable, so it compiles with or without the option).
-  const loggerOptions = { level: config.LOG_LEVEL, name: 'saved-cities', secretKeys: SECRET_KEYS };
+  const loggerOptions = { level: config.LOG_LEVEL, name: 'saved-cities', secretKeys };
   const logger = createLogger(loggerOptions);
-  // Read at run time: package.json sits outside tsc's rootDir, next to dist/ in the image too.
-  const { version: packageVersion } = JSON.parse(
-    readFileSync(join(__dirname, '..', 'package.json'), 'utf8'),
-  ) as { version: string };
   const version = resolveVersionInfo({ env: config, packageVersion, cwd: __dirname });
   const health = new HealthRegistry({
     version: version.version,

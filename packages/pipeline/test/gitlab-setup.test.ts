@@ -15,6 +15,24 @@ beforeEach(async () => {
   repo = mkdtempSync(path.join(tmpdir(), 'slipway-setup-'));
   mkdirSync(path.join(repo, 'apps', 'weather-app'), { recursive: true });
   mkdirSync(path.join(repo, 'apps', 'news-app'), { recursive: true });
+  // The secret setup stores comes from the app's own declaration, not from the CLI.
+  writeFileSync(
+    path.join(repo, 'apps', 'weather-app', 'package.json'),
+    JSON.stringify({
+      name: '@slipway/weather-app',
+      slipway: {
+        variables: {
+          OPENWEATHER_API_KEY: {
+            description: 'OpenWeather API key',
+            example: 'example-key',
+            secret: true,
+            environments: ['staging/*', 'production/*'],
+            unset: 'the app falls back to its demo provider',
+          },
+        },
+      },
+    }),
+  );
   writeFileSync(path.join(repo, 'kubeconfig.yaml'), KUBECONFIG);
   writeFileSync(path.join(repo, 'auth.json'), REGISTRY_AUTH);
 });

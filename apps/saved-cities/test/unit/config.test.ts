@@ -1,5 +1,8 @@
-import { loadConfig } from '@slipway/service-kit';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { baseEnvSchema, loadConfig } from '@slipway/service-kit';
 import { savedCitiesEnvSchema } from '../../src/config';
+import { readOwnManifest } from '../../src/manifest';
 
 describe('saved-cities configuration', () => {
   it('defaults to the embedded database on port 3001', () => {
@@ -36,5 +39,19 @@ describe('saved-cities configuration', () => {
     ['DATABASE_QUERY_TIMEOUT_MS', '1.5'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig(savedCitiesEnvSchema, { [name]: value })).toThrow(name);
+  });
+});
+
+describe("the app's declaration (package.json slipway)", () => {
+  it('names DATABASE_URL as its secret, for the logger to redact and gitlab setup to store', () => {
+    expect(readOwnManifest().secretKeys).toEqual(['DATABASE_URL']);
+  });
+
+  it('declares every variable its schema reads beyond the chassis, and no other', () => {
+    const own = Object.keys(savedCitiesEnvSchema.shape).filter((name) => !(name in baseEnvSchema.shape));
+    const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+      slipway: { variables: Record<string, unknown> };
+    };
+    expect(Object.keys(manifest.slipway.variables).sort()).toEqual(own.sort());
   });
 });

@@ -42,7 +42,12 @@ const declarationSchema = z.strictObject({
   // The port the app listens on when PORT is unset; unique per app, so `npm start` can run them all at once.
   port: z.number().int().min(1).max(65535).optional(),
   variables: z
-    .record(z.string().regex(VARIABLE_NAME, 'variable names are UPPER_SNAKE_CASE'), variableSchema)
+    .record(z.string(), variableSchema)
+    .superRefine((variables, ctx) => {
+      for (const name of Object.keys(variables).filter((key) => !VARIABLE_NAME.test(key))) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'is not an UPPER_SNAKE_CASE variable name' });
+      }
+    })
     .default({}),
 });
 
