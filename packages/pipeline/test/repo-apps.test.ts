@@ -11,18 +11,10 @@ import {
   turboPassThroughProblems,
   type RepositoryApp,
 } from '../src/repo/apps';
+import { documentedVariables } from './support/documented-variables';
 import { makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
 
 const apps = readRepositoryApps(REPOSITORY_ROOT);
-
-/** `NAME` cells of the README's "## Configuration" tables (root), or of an app README's tables. */
-export function documentedVariables(markdown: string, section = '## Configuration'): string[] {
-  const start = markdown.indexOf(`\n${section}\n`);
-  if (start < 0) return [];
-  const end = markdown.indexOf('\n## ', start + section.length + 2);
-  const body = markdown.slice(start, end < 0 ? undefined : end);
-  return [...body.matchAll(/^\| `([A-Z][A-Z0-9_]*)`/gm)].map((match) => match[1]!);
-}
 
 describe('the apps of this repository', () => {
   it('are read with their declarations', () => {
