@@ -9,9 +9,10 @@ export function describeCitiesApi(engine: string, open: () => Promise<TestApp>):
     let user = 0;
     // Each test gets its own user, so tests share one database without seeing each other's cities.
     const nextUser = () => `user-${++user}`;
+    // Opening compiles PGlite's WebAssembly (or starts a pool): seconds when quiet, much longer on a busy CI host.
     beforeAll(async () => {
       t = await open();
-    });
+    }, 180_000);
     afterAll(async () => {
       await t?.close();
     });

@@ -60,5 +60,5 @@ describe('migrations', () => {
     } finally {
       await db.close();
     }
-  });
+  }, 180_000);
 });
