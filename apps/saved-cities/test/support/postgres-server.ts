@@ -3,6 +3,7 @@
 // as root the cluster belongs to the `postgres` user and its commands run through runuser.
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,29 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
+/**
+ * A CI job's `services:` container is reached by its alias; a shell executor (gitlab-ci-local's, `npm run
+ * pipeline`) starts no services, so the alias does not resolve. Then, where Debian's binaries are installed, the
+ * tests say so and start their own server instead; without the binaries the lookup's failure stands.
+ */
+async function externalHostResolves(url: string): Promise<boolean> {
+  const { hostname } = new URL(url);
+  try {
+    await lookup(hostname);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code === 'ENOTFOUND' || code === 'EAI_AGAIN') && existsSync(join(POSTGRES_BIN, 'initdb'))) {
+      process.stderr.write(
+        `SLIPWAY_TEST_POSTGRES_ADMIN_URL names host "${hostname}", which does not resolve (no services: container here); ` +
+          `starting a private Postgres from ${POSTGRES_BIN} instead\n`,
+      );
+      return false;
+    }
+    return true;
+  }
+}
+
 /** A URL of a port nothing listens on: connecting is refused at once. */
 export async function unreachableUrl(): Promise<string> {
   return `postgres://${APP_ROLE}:${APP_PASSWORD}@127.0.0.1:${await freePort()}/postgres`;
@@ -72,7 +96,7 @@ export async function unreachableUrl(): Promise<string> {
  */
 export async function startPostgres(): Promise<PostgresServer> {
   const external = process.env.SLIPWAY_TEST_POSTGRES_ADMIN_URL;
-  if (external) return connectTo(external, async () => undefined);
+  if (external && (await externalHostResolves(external))) return connectTo(external, async () => undefined);
   const asRoot = userInfo().uid === 0;
   const owner = asRoot ? 'postgres' : userInfo().username;
   const dir = mkdtempSync(join(tmpdir(), 'slipway-pg-'));
