@@ -51,8 +51,9 @@ const USAGE = {
 
 Creates or updates the project's CI/CD variables and protects production/<app> for each app in apps/.
 The secrets the apps declare (apps/<app>/package.json "slipway") and SLIPWAY_NOTIFY_WEBHOOK_URL are read from
-the environment: masked, protected, one variable per declared scope (production/*, staging/*). Files become file variables: REGISTRY_AUTH_FILE (all
-environments), KUBECONFIG, SSH_PRIVATE_KEY, SSH_KNOWN_HOSTS (protected, per deploy scope). --set stores a plain
+the environment: masked, protected, one variable per declared scope (production/*, staging/*). Files become
+file variables: REGISTRY_AUTH_FILE (all environments), KUBECONFIG, SSH_PRIVATE_KEY, SSH_KNOWN_HOSTS (protected,
+per deploy scope). --set stores a plain
 setting for all environments, e.g. --set MY_APP_STAGING_URL=https://staging.example.com.
 Values are never printed. Running it again changes nothing.`,
   lint: `usage: slipway gitlab lint [--project PATH|ID] [--ref REF] [--repo-root DIR]
