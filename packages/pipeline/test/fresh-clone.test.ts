@@ -1,6 +1,6 @@
 // What a newcomer does on a fresh clone, done for real in a temporary copy of this repository after `npm ci`:
 // 1. every variable the README's configuration table documents, and every variable each app declares, reaches the
-//    app's process under `npm start` (turbo's strict env mode drops whatever is not passed through);
+//    app's process under `npm start` and `npm run dev` (turbo's strict env mode drops whatever is not passed through);
 // 2. `npm run new:service -- <name>` creates a service whose lint and tests pass and that `slipway plan` plans,
 //    touching only apps/<name> and the lockfile; bad names write nothing.
 // The image build of a generated app is not repeated here: docker/test/image.test.mjs builds an app image with
@@ -122,14 +122,18 @@ describe('a fresh clone', () => {
 
   afterAll(() => removeDir(dir));
 
-  async function startedUnderNpmStart(app: RepositoryApp, env: Record<string, string>) {
+  async function startedUnder(command: string, app: RepositoryApp, env: Record<string, string>) {
     const port = env.PORT!;
-    const child = spawn('npm', ['start', '--', `--filter=${app.packageName}`, '--output-logs=errors-only'], {
-      cwd: repo,
-      env: { ...process.env, ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'npm',
+      ['run', command, '--', `--filter=${app.packageName}`, '--output-logs=errors-only'],
+      {
+        cwd: repo,
+        env: { ...process.env, ...env },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     started.add(child);
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -138,17 +142,17 @@ describe('a fresh clone', () => {
     while (Date.now() < deadline) {
       const live = await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined);
       if (live?.ok) break;
-      if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null) throw new Error(`npm run ${command} exited ${child.exitCode}:\n${output}`);
       await sleep(250);
     }
     const server = descendants(child.pid!).find(
       (proc) => proc.cmdline.includes('dist/server.js') && environOf(proc.pid).get('PORT') === port,
     );
-    if (!server) throw new Error(`no server process of ${app.name} below npm start:\n${output}`);
+    if (!server) throw new Error(`no server process of ${app.name} below npm run ${command}:\n${output}`);
     return { child, environ: environOf(server.pid) };
   }
 
-  it('hands every documented and declared variable to each app under npm start', async () => {
+  it('hands every documented and declared variable to each app under npm start and npm run dev', async () => {
     const apps = readRepositoryApps(repo);
     const declaredAnywhere = new Set(apps.flatMap((app) => app.variables.map((variable) => variable.name)));
     const documented = documentedVariables(readFileSync(path.join(repo, 'README.md'), 'utf8'));
@@ -160,21 +164,23 @@ describe('a fresh clone', () => {
       ),
     ).toEqual([]);
 
-    for (const app of apps) {
-      const env: Record<string, string> = {
-        ...CHASSIS_EXAMPLES,
-        PORT: String(await freePort()),
-        HOST: '127.0.0.1',
-        ...Object.fromEntries(app.variables.map((variable) => [variable.name, variable.example])),
-      };
-      const { child, environ } = await startedUnderNpmStart(app, env);
-      const missing = Object.entries(env)
-        .filter(([name, value]) => environ.get(name) !== value)
-        .map(([name]) => name);
-      expect({ app: app.name, missing }).toEqual({ app: app.name, missing: [] });
-      process.kill(-child.pid!, 'SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      started.delete(child);
+    for (const command of ['start', 'dev']) {
+      for (const app of apps) {
+        const env: Record<string, string> = {
+          ...CHASSIS_EXAMPLES,
+          PORT: String(await freePort()),
+          HOST: '127.0.0.1',
+          ...Object.fromEntries(app.variables.map((variable) => [variable.name, variable.example])),
+        };
+        const { child, environ } = await startedUnder(command, app, env);
+        const missing = Object.entries(env)
+          .filter(([name, value]) => environ.get(name) !== value)
+          .map(([name]) => name);
+        expect({ command, app: app.name, missing }).toEqual({ command, app: app.name, missing: [] });
+        process.kill(-child.pid!, 'SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+        started.delete(child);
+      }
     }
   }, 600_000);
 
