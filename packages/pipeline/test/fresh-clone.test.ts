@@ -90,6 +90,18 @@ function environOf(pid: number): Map<string, string> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** SIGTERM to npm's group (turbo passes it on to its tasks), then SIGKILL to whatever of the tree outlives 10 s. */
+async function stopGracefully(child: ChildProcess): Promise<void> {
+  const pids = descendants(child.pid!).map((proc) => proc.pid);
+  const exited =
+    child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+  process.kill(-child.pid!, 'SIGTERM');
+  await exited;
+  const alive = (pid: number) => safeRead(`/proc/${pid}/stat`) !== '';
+  for (let waited = 0; waited < 10_000 && pids.some(alive); waited += 100) await sleep(100);
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
 describe('a fresh clone', () => {
   let dir: string;
   let repo: string;
@@ -109,12 +121,16 @@ describe('a fresh clone', () => {
   }, 600_000);
 
   afterEach(() => {
-    // A failed assertion must not leave turbo and an app running: the whole process group goes.
+    // A failed assertion must not leave turbo and an app running. turbo starts each task in a process group of
+    // its own, so killing npm's group is not enough: every descendant is found first, then all are killed.
     for (const child of started) {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
+      const pids = [...descendants(child.pid!).map((proc) => proc.pid), child.pid!];
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
     }
     started.clear();
@@ -177,8 +193,7 @@ describe('a fresh clone', () => {
           .filter(([name, value]) => environ.get(name) !== value)
           .map(([name]) => name);
         expect({ command, app: app.name, missing }).toEqual({ command, app: app.name, missing: [] });
-        process.kill(-child.pid!, 'SIGTERM');
-        await new Promise((resolve) => child.once('exit', resolve));
+        await stopGracefully(child);
         started.delete(child);
       }
     }
