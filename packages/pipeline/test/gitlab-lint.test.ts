@@ -57,10 +57,10 @@ describe('templateLintWrapper', () => {
           local: 'ci-templates/build.yml',
           // Samples satisfy each input's regex: a path for image-path, a URL for endpoint.
           inputs: {
-            app: 'weather-app',
+            app: 'sample-app',
             driver: 'script',
             retries: 1,
-            'image-path': 'apps/weather-app',
+            'image-path': 'apps/sample-app',
             endpoint: 'https://example.com',
           },
         },

@@ -15,6 +15,24 @@ beforeEach(async () => {
   repo = mkdtempSync(path.join(tmpdir(), 'slipway-setup-'));
   mkdirSync(path.join(repo, 'apps', 'weather-app'), { recursive: true });
   mkdirSync(path.join(repo, 'apps', 'news-app'), { recursive: true });
+  // The secret setup stores comes from the app's own declaration, not from the CLI.
+  writeFileSync(
+    path.join(repo, 'apps', 'weather-app', 'package.json'),
+    JSON.stringify({
+      name: '@slipway/weather-app',
+      slipway: {
+        variables: {
+          OPENWEATHER_API_KEY: {
+            description: 'OpenWeather API key',
+            example: 'example-key',
+            secret: true,
+            environments: ['staging/*', 'production/*'],
+            unset: 'the app falls back to its demo provider',
+          },
+        },
+      },
+    }),
+  );
   writeFileSync(path.join(repo, 'kubeconfig.yaml'), KUBECONFIG);
   writeFileSync(path.join(repo, 'auth.json'), REGISTRY_AUTH);
 });
@@ -61,6 +79,39 @@ describe('slipway gitlab setup', () => {
     for (const secret of [API_KEY, 'kube-secret-marker', 'cmVnLXNlY3JldC1tYXJrZXI=']) {
       expect(result.stdout + result.stderr).not.toContain(secret);
     }
+  });
+
+  it("stores each app's declared secret in the scopes it declares, and never prints it", async () => {
+    writeFileSync(
+      path.join(repo, 'apps', 'news-app', 'package.json'),
+      JSON.stringify({
+        name: '@slipway/news-app',
+        slipway: {
+          variables: {
+            DATABASE_URL: {
+              description: 'Postgres connection URL',
+              example: 'postgres://u:p@db/x',
+              secret: true,
+              environments: ['staging/*'],
+            },
+            NEWS_PAGE_SIZE: { description: 'plain setting, not stored by setup', example: '10' },
+          },
+        },
+      }),
+    );
+    const databaseUrl = 'postgres://news:db-secret-marker@db.example.com:5432/news';
+    const result = await runSlipwayGitlab(fake, [...setupArgs(), '--skip-protected-environments'], {
+      env: { ...env, DATABASE_URL: databaseUrl },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(
+      variableSummary(fake).filter(([key]) => key === 'DATABASE_URL' || key === 'NEWS_PAGE_SIZE'),
+    ).toEqual([['DATABASE_URL', 'staging/*', 'env_var', true, true]]);
+    expect(fake.variables.find((v) => v.key === 'DATABASE_URL')).toMatchObject({
+      value: databaseUrl,
+      description: 'declared in apps/news-app/package.json (set by slipway gitlab setup)',
+    });
+    expect(result.stdout + result.stderr).not.toContain('db-secret-marker');
   });
 
   it('changes nothing on a second run, and says so', async () => {

@@ -1,5 +1,5 @@
 // `slipway plan` against real git repositories built from this checkout, with the real turbo.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CliUsageError } from '../src/cli-errors';
@@ -44,6 +44,11 @@ const clones: string[] = [];
 beforeAll(() => {
   upstream = makeTempDir('plan-upstream');
   createRepositoryFromCheckout(upstream);
+  // The table is checked with one app on service-kit (weather-app) and one without (status-app); the other
+  // reference apps would only lengthen every expectation.
+  for (const app of readdirSync(join(upstream, 'apps')).filter((name) => name !== 'weather-app')) {
+    rmSync(join(upstream, 'apps', app), { recursive: true, force: true });
+  }
   addStatusApp(upstream);
   baseCommit = commitAll(upstream, 'feat: add the status app');
 });

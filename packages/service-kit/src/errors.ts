@@ -123,8 +123,6 @@ function clientErrorOf(error: unknown): { status: number; message: string } | un
 
 export type ErrorHandlerOptions = {
   logger: Logger;
-  /** @deprecated No effect: stack traces follow `exposeStackTraces` alone. */
-  production?: boolean;
   /** Show an unknown error's message and stack to clients. Off unless asked for (EXPOSE_STACK_TRACES). */
   exposeStackTraces?: boolean;
   renderPage?: ErrorPageRenderer;

@@ -13,8 +13,6 @@ export type ServiceAppOptions = {
   logger: Logger;
   health: HealthRegistry;
   version: VersionInfo;
-  /** @deprecated No effect: stack traces are shown only with `exposeStackTraces`. */
-  production?: boolean;
   /** Show unknown errors' stack traces to clients: only when explicitly asked for (EXPOSE_STACK_TRACES). */
   exposeStackTraces?: boolean;
   /** Requests declaring a larger body get 413 at once (default 100 KiB); routes may set lower limits. */

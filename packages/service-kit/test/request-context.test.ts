@@ -19,7 +19,7 @@ function appWithRequestLogger() {
   app.get('/health/x', (_req, res) => {
     res.json({});
   });
-  app.use(errorHandler({ logger: captured.logger, production: true }));
+  app.use(errorHandler({ logger: captured.logger, exposeStackTraces: false }));
   return { app, ...captured };
 }
 

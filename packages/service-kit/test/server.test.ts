@@ -36,7 +36,6 @@ async function startTestServer(shutdownTimeoutMs = 5000) {
   const app = createServiceApp({
     logger,
     health,
-    production: true,
     version: resolveVersionInfo({ env: {} }),
     routes(app: express.Express) {
       app.get('/slow', async (_req, res) => {

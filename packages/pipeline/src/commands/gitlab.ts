@@ -33,6 +33,7 @@ import {
   RELEASE_TAG_WILDCARD,
   syncVariables,
 } from '../gitlab/setup-project';
+import { declaredSecrets, readRepositoryApps } from '../repo/apps';
 import type { Writable } from '../gitlab/progress-display';
 
 export interface GitlabCommandIo {
@@ -67,10 +68,11 @@ const USAGE = {
 
 Creates or updates the project's CI/CD variables, protects production/<app> for each app in apps/ and protects
 the release tags (${RELEASE_TAG_WILDCARD}), so tag pipelines get the protected variables.
-OPENWEATHER_API_KEY and SLIPWAY_NOTIFY_WEBHOOK_URL are read from the environment: masked, protected, one
-variable per scope (production/*, staging/*). Files become file variables: REGISTRY_AUTH_FILE (all
-environments), KUBECONFIG, SSH_PRIVATE_KEY, SSH_KNOWN_HOSTS (protected, per deploy scope). --set stores a plain
-setting for all environments, e.g. --set WEATHER_APP_STAGING_URL=https://staging.example.com.
+The secrets the apps declare (apps/<app>/package.json "slipway") and SLIPWAY_NOTIFY_WEBHOOK_URL are read from
+the environment: masked, protected, one variable per declared scope (production/*, staging/*). Files become
+file variables: REGISTRY_AUTH_FILE (all environments), KUBECONFIG, SSH_PRIVATE_KEY, SSH_KNOWN_HOSTS (protected,
+per deploy scope). --set stores a plain setting for all environments, e.g.
+--set MY_APP_STAGING_URL=https://staging.example.com.
 Values are never printed. Running it again changes nothing (a hidden variable's value cannot be read back, so
 it is rewritten). GITLAB_HOST must be https, or loopback; SLIPWAY_GITLAB_ALLOW_HTTP=true allows plain http.`,
   lint: `usage: slipway gitlab lint [--project PATH|ID] [--ref REF] [--repo-root DIR]
@@ -161,6 +163,15 @@ function parseSettings(assignments: string[]): Record<string, string> {
   return settings;
 }
 
+/** The values of the apps' declared secrets in this environment, masked in all output; none outside a repo. */
+function declaredSecretValues(io: GitlabCommandIo): Array<string | undefined> {
+  try {
+    return declaredSecrets(readRepositoryApps(findRepoRoot(undefined, io.cwd))).map((s) => io.env[s.name]);
+  } catch {
+    return [];
+  }
+}
+
 function listApps(repoRoot: string): string[] {
   const appsDir = path.join(repoRoot, 'apps');
   try {
@@ -185,8 +196,14 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
   });
   if (flags.help) return usage(ctx, 'setup');
   const project = resolveProject(flags.project, ctx.io.env);
+  const declared = declaredSecrets(readRepositoryApps(findRepoRoot(flags['repo-root'], ctx.io.cwd)));
   const secrets = {
-    openweatherApiKey: ctx.io.env.OPENWEATHER_API_KEY || undefined,
+    appSecrets: declared.flatMap((secret) => {
+      const value = ctx.io.env[secret.name];
+      if (!value) return [];
+      const declaredBy = secret.apps.map((app) => `apps/${app}/package.json`).join(', ');
+      return [{ key: secret.name, value, environments: secret.environments, declaredBy }];
+    }),
     notifyWebhookUrl: ctx.io.env.SLIPWAY_NOTIFY_WEBHOOK_URL || undefined,
     registryAuth: readSecretFile('registry-auth-file', flags['registry-auth-file'], ctx.io.cwd),
     kubeconfig: readSecretFile('kubeconfig-file', flags['kubeconfig-file'], ctx.io.cwd),
@@ -194,15 +211,18 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
     sshKnownHosts: readSecretFile('ssh-known-hosts-file', flags['ssh-known-hosts-file'], ctx.io.cwd),
   };
   // Multi-line files are masked line by line too: a single line of a key must not leak on its own.
-  const secretValues = Object.values(secrets).filter((value): value is string => Boolean(value));
+  const secretValues = [
+    ...secrets.appSecrets.map((secret) => secret.value),
+    ...Object.values(secrets).filter((value): value is string => typeof value === 'string' && value !== ''),
+  ];
   ctx.secrets.push(
     ...secretValues,
     ...secretValues.flatMap((value) => value.split('\n')).filter((line) => line.trim().length >= 8),
   );
   const variables = desiredVariables({ ...secrets, settings: parseSettings(flags.set ?? []) });
-  if (!secrets.openweatherApiKey) {
+  for (const secret of declared.filter((candidate) => !ctx.io.env[candidate.name])) {
     ctx.out.write(
-      'OPENWEATHER_API_KEY is not set in the environment: not stored (the app falls back to its demo provider)\n',
+      `${secret.name} is not set in the environment: not stored (${secret.unset ?? `declared by ${secret.apps.join(', ')}`})\n`,
     );
   }
   const client = ctx.client();
@@ -448,9 +468,11 @@ export async function runGitlabCommand(argv: string[], io: GitlabCommandIo): Pro
     return sub ? 0 : 2;
   }
   if (!(sub in SUBCOMMANDS)) throw new CliUsageError(`unknown subcommand "${sub}"\n${overview}`);
-  const secrets = [io.env.GITLAB_TOKEN, io.env.OPENWEATHER_API_KEY, io.env.SLIPWAY_NOTIFY_WEBHOOK_URL].filter(
-    (value): value is string => Boolean(value),
-  );
+  const secrets = [
+    io.env.GITLAB_TOKEN,
+    io.env.SLIPWAY_NOTIFY_WEBHOOK_URL,
+    ...declaredSecretValues(io),
+  ].filter((value): value is string => Boolean(value));
   const ctx: Context = {
     io,
     secrets,

@@ -24,14 +24,15 @@ interface TemplateInput {
 const DEFAULT_STAGES = ['build', 'test', 'deploy'];
 
 // Values a consumer of the Slipway templates would pass; the first that satisfies an input's regex is used.
+// A made-up app, so the templates are linted as any consumer would include them, whatever apps this repo has.
 const SAMPLE_STRINGS: Record<string, string> = {
-  'app-name': 'weather-app',
-  'job-prefix': 'weather-app',
-  'app-path': 'apps/weather-app',
+  'app-name': 'sample-app',
+  'job-prefix': 'sample-app',
+  'app-path': 'apps/sample-app',
   environment: 'staging',
-  url: 'https://weather-staging.example.com',
+  url: 'https://sample-app-staging.example.com',
 };
-const FALLBACK_STRINGS = ['weather-app', 'apps/weather-app', 'https://example.com', 'staging', 'sample'];
+const FALLBACK_STRINGS = ['sample-app', 'apps/sample-app', 'https://example.com', 'staging', 'sample'];
 
 function sampleValue(name: string, input: TemplateInput): unknown {
   if (input.options?.length) return input.options[0];

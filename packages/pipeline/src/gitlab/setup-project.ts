@@ -15,14 +15,24 @@ export interface DesiredVariable {
   description: string;
 }
 
+/** A secret an app declares (apps/<app>/package.json "slipway"), with its value from the environment. */
+export interface AppSecret {
+  key: string;
+  value: string;
+  /** GitLab environment scopes: one masked, protected variable per scope. */
+  environments: string[];
+  /** Where it is declared, e.g. "apps/<app>/package.json". */
+  declaredBy: string;
+}
+
 export interface SetupSecrets {
-  openweatherApiKey?: string;
+  appSecrets?: AppSecret[];
   notifyWebhookUrl?: string;
   registryAuth?: string;
   kubeconfig?: string;
   sshPrivateKey?: string;
   sshKnownHosts?: string;
-  /** Plain settings such as WEATHER_APP_STAGING_URL: visible, all environments. */
+  /** Plain settings such as <APP>_STAGING_URL: visible, all environments. */
   settings?: Record<string, string>;
 }
 
@@ -48,17 +58,20 @@ export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
   const variables: DesiredVariable[] = [];
   const perDeployScope = (base: Omit<DesiredVariable, 'environmentScope'>) =>
     DEPLOY_SCOPES.forEach((environmentScope) => variables.push({ ...base, environmentScope }));
-  if (secrets.openweatherApiKey !== undefined) {
-    const problem = maskableValueProblem(secrets.openweatherApiKey, { raw: true });
-    if (problem) throw new CliUsageError(`OPENWEATHER_API_KEY cannot be a masked variable: ${problem}`);
-    perDeployScope({
-      key: 'OPENWEATHER_API_KEY',
-      value: secrets.openweatherApiKey,
-      variableType: 'env_var',
-      protected: true,
-      masked: true,
-      description: 'OpenWeather API key for the weather-app deployments (set by slipway gitlab setup)',
-    });
+  for (const secret of secrets.appSecrets ?? []) {
+    const problem = maskableValueProblem(secret.value, { raw: true });
+    if (problem) throw new CliUsageError(`${secret.key} cannot be a masked variable: ${problem}`);
+    for (const environmentScope of secret.environments) {
+      variables.push({
+        key: secret.key,
+        value: secret.value,
+        variableType: 'env_var',
+        protected: true,
+        masked: true,
+        environmentScope,
+        description: `declared in ${secret.declaredBy} (set by slipway gitlab setup)`,
+      });
+    }
   }
   if (secrets.notifyWebhookUrl !== undefined) {
     const problem = maskableValueProblem(secrets.notifyWebhookUrl, { raw: true });

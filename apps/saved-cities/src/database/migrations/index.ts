@@ -1,0 +1,17 @@
+// The schema's history, oldest first. Rules, checked by test/unit/migrations.test.ts:
+// - Expand-only: a migration adds (tables, nullable or defaulted columns, indexes) and never drops, renames,
+//   retypes or tightens. The version running before a deploy keeps working on the new schema, so the migrate
+//   step can run before the new version serves, and a rollback needs no down migration.
+// - Re-runnable: IF NOT EXISTS everywhere, since a crash between a migration and its record repeats it.
+// - Never edit or reorder a released migration: add a new file and append it here.
+import { statements as savedCities0001 } from './0001-saved-cities';
+
+export interface SchemaMigration {
+  /** Recorded in slipway_migrations; the order of this list is the order they run in. */
+  name: string;
+  statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly SchemaMigration[] = [
+  { name: '0001-saved-cities', statements: savedCities0001 },
+];
