@@ -120,7 +120,9 @@ export async function run(argv: string[]): Promise<number> {
   const withoutPipeline = findAppsWithoutPipeline(repositoryRoot, plan.apps);
   if (withoutPipeline.length > 0) {
     const paths = withoutPipeline.map((app) => `${app.path}/.gitlab-ci.yml`).join(', ');
-    throw new Error(`affected apps have no pipeline file: ${paths} (copy apps/weather-app/.gitlab-ci.yml)`);
+    throw new Error(
+      `affected apps have no pipeline file: ${paths} (each app needs apps/<app>/.gitlab-ci.yml; npm run new:service writes one)`,
+    );
   }
   process.stderr.write(describePlan(plan));
   const output =

@@ -18,7 +18,7 @@ digest of <image-repository>/<app>:content-<key> in the registry, and what each 
 Read from the environment (all optional; without them image is null and environments is empty):
   SLIPWAY_IMAGE_REPOSITORY, else CI_REGISTRY_IMAGE     where images are pushed (<repository>/<app>)
   CI_REGISTRY_USER, CI_REGISTRY_PASSWORD              pull credentials
-  <APP>_<ENVIRONMENT>_URL, e.g. WEATHER_APP_STAGING_URL  an environment's base URL (GET /version)
+  <APP>_<ENVIRONMENT>_URL, e.g. MY_APP_STAGING_URL       an environment's base URL (GET /version)
 
 Exit codes: 0 the status was printed (drift is reported, not an error), 1 turbo failed, 2 usage.`;
 
