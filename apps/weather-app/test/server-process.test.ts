@@ -56,7 +56,7 @@ describe('the weather-app process', () => {
   it('makes that line the last thing `npm start` shows, and exits 78 through npm', async () => {
     // One pipe for stdout and stderr, so the order is the order a terminal shows.
     const npm = process.env.npm_execpath ? `"${process.execPath}" "${process.env.npm_execpath}"` : 'npm';
-    const child = spawn('sh', ['-c', `exec ${npm} start 2>&1`], {
+    const child = spawn('sh', ['-c', `exec ${npm} start -- weather-app 2>&1`], {
       cwd: join(__dirname, '..', '..', '..'),
       env: { ...process.env, PORT: 'abc', SHUTDOWN_TIMEOUT_MS: '5s' },
       stdio: ['ignore', 'pipe', 'ignore'],
