@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeGitlab, type FakeGitlab } from './support/fake-gitlab';
 import { runSlipwayGitlab } from './support/fake-gitlab-cli';
+import { RECONCILE_SCHEDULE_DESCRIPTION } from '../src/gitlab/pipeline-schedule';
 
 const API_KEY = 'owm0123456789abcdefSECRET';
 const KUBECONFIG = 'apiVersion: v1\nkind: Config\nclusters: []\n# kube-secret-marker\n';
@@ -75,7 +76,7 @@ describe('slipway gitlab setup', () => {
     expect(fake.protectedTags).toEqual([{ name: 'v*', create_access_levels: [{ access_level: 40 }] }]);
     expect(result.stdout).toContain('created   OPENWEATHER_API_KEY [production/*] (masked, protected)');
     expect(result.stdout).toContain('protected tags v*: only Maintainers may create them');
-    expect(result.stdout).toContain('8 change(s) applied');
+    expect(result.stdout).toContain('9 change(s) applied');
     for (const secret of [API_KEY, 'kube-secret-marker', 'cmVnLXNlY3JldC1tYXJrZXI=']) {
       expect(result.stdout + result.stderr).not.toContain(secret);
     }
@@ -123,6 +124,8 @@ describe('slipway gitlab setup', () => {
     expect(second.stdout).toContain('nothing changed: the project was already set up');
     expect(second.stdout).toContain('unchanged protected environment production/weather-app');
     expect(second.stdout).toContain('unchanged protected tags v*');
+    expect(second.stdout).toContain('unchanged pipeline schedule');
+    expect(fake.pipelineSchedules).toHaveLength(1);
   });
 
   it('updates a drifted variable in its own scope only, naming what changed but not the value', async () => {
@@ -321,5 +324,73 @@ describe('slipway gitlab setup', () => {
     const second = await runSlipwayGitlab(fake, setupArgs(), { env });
     expect(second.stdout).toContain('nothing changed');
     expect(fake.variables).toHaveLength(125);
+  });
+
+  describe('the reconciling pipeline schedule', () => {
+    it('creates an hourly schedule on the default branch, once', async () => {
+      const first = await runSlipwayGitlab(fake, setupArgs(), { env });
+      expect(first.exitCode).toBe(0);
+      expect(first.stdout).toMatch(
+        /created +pipeline schedule "slipway: reconcile environments.*17 \* \* \* \* UTC on main/,
+      );
+      expect(fake.pipelineSchedules).toEqual([
+        expect.objectContaining({
+          description: RECONCILE_SCHEDULE_DESCRIPTION,
+          // The fake lists the branch expanded, as GitLab 16.9+ does; the second run must not see drift in it.
+          ref: 'refs/heads/main',
+          cron: '17 * * * *',
+          cron_timezone: 'UTC',
+          active: true,
+        }),
+      ]);
+      const writesAfterFirstRun = writes().length;
+      const second = await runSlipwayGitlab(fake, setupArgs(), { env });
+      expect(second.stdout).toContain('unchanged pipeline schedule');
+      expect(writes()).toHaveLength(writesAfterFirstRun);
+    });
+
+    it('repairs a drifted schedule in place and takes --schedule-cron', async () => {
+      fake.pipelineSchedules = [
+        {
+          id: 7,
+          description: RECONCILE_SCHEDULE_DESCRIPTION,
+          ref: 'refs/heads/old-main',
+          cron: '0 3 * * *',
+          cron_timezone: 'Europe/Berlin',
+          active: false,
+        },
+      ];
+      const result = await runSlipwayGitlab(fake, [...setupArgs(), '--schedule-cron', '*/30 * * * *'], {
+        env,
+      });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toMatch(
+        /updated +pipeline schedule .*ref refs\/heads\/old-main -> main, cron 0 3 \* \* \* -> \*\/30 \* \* \* \*, time zone Europe\/Berlin -> UTC, inactive -> active/,
+      );
+      expect(fake.pipelineSchedules).toEqual([
+        {
+          id: 7,
+          description: RECONCILE_SCHEDULE_DESCRIPTION,
+          ref: 'refs/heads/main',
+          cron: '*/30 * * * *',
+          cron_timezone: 'UTC',
+          active: true,
+        },
+      ]);
+    });
+
+    it('leaves schedules alone with --skip-schedule', async () => {
+      const result = await runSlipwayGitlab(fake, [...setupArgs(), '--skip-schedule'], { env });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('pipeline schedule: skipped (--skip-schedule)');
+      expect(fake.requests.filter((r) => r.path.includes('pipeline_schedules'))).toEqual([]);
+    });
+
+    it('refuses a --schedule-cron that is not five cron fields, before calling GitLab', async () => {
+      const result = await runSlipwayGitlab(fake, [...setupArgs(), '--schedule-cron', 'hourly'], { env });
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toMatch(/--schedule-cron expects five cron fields.*got "hourly"/);
+      expect(fake.requests).toEqual([]);
+    });
   });
 });

@@ -152,6 +152,53 @@ describe('readRepositoryApps and declaredSecrets', () => {
   });
 });
 
+// `npm run dev` (turbo run dev) runs the dev script of every workspace that has one. An app restarts when its own
+// dist/ or the chassis's changes, so a change under packages/service-kit/src reaches the running apps: service-kit's
+// dev recompiles it and each app's `node --watch-path` sees its dist change.
+describe('npm run dev reloads the apps when the chassis changes', () => {
+  const readJson = (file: string) =>
+    JSON.parse(readFileSync(path.join(REPOSITORY_ROOT, file), 'utf8')) as {
+      scripts?: Record<string, string>;
+      dependencies?: Record<string, string>;
+      tasks?: Record<string, { persistent?: boolean; dependsOn?: string[] }>;
+    };
+  const SERVICE_KIT = 'packages/service-kit';
+  /** The directories a dev script's node --watch-path options name, resolved from the workspace. */
+  const watchedDirectories = (workspace: string, script: string) =>
+    [...script.matchAll(/--watch-path[= ](\S+)/g)].map((match) =>
+      path.posix.normalize(path.posix.join(workspace, match[1]!)),
+    );
+
+  it('service-kit has a dev script that recompiles it on change, and turbo runs dev as a persistent task', () => {
+    const dev = readJson(`${SERVICE_KIT}/package.json`).scripts?.dev ?? '';
+    expect(dev).toMatch(/\btsc\b.*-p tsconfig\.build\.json.*--watch\b/);
+    // dev must not depend on ^dev: a persistent task cannot be a dependency, and every workspace's dev runs anyway.
+    expect(readJson('turbo.json').tasks?.dev).toMatchObject({ persistent: true, dependsOn: ['build'] });
+  });
+
+  it.each(apps.map((app) => [app.name, app] as const))(
+    "%s: its dev script restarts on a change of its own dist and of service-kit's dist",
+    (_name, app) => {
+      const manifest = readJson(`${app.path}/package.json`);
+      expect(manifest.dependencies?.['@slipway/service-kit']).toBeDefined();
+      const dev = manifest.scripts?.dev ?? '';
+      expect(dev).toMatch(/\btsc\b.*--watch\b/);
+      expect(watchedDirectories(app.path, dev)).toEqual(
+        expect.arrayContaining([`${app.path}/dist`, `${SERVICE_KIT}/dist`]),
+      );
+    },
+  );
+
+  it('npm run new:service generates an app whose dev script does the same', () => {
+    const template = readFileSync(
+      path.join(REPOSITORY_ROOT, 'turbo/generators/templates/service/package.json.hbs'),
+      'utf8',
+    );
+    const dev = /"dev": "([^"]+)"/.exec(template)?.[1] ?? '';
+    expect(watchedDirectories('apps/generated', dev)).toEqual(['apps/generated/dist', `${SERVICE_KIT}/dist`]);
+  });
+});
+
 // The rule: outside apps/, the files that make the product (source and configuration: *.ts *.js *.mjs *.cjs
 // *.json *.yml *.yaml and Dockerfiles) never name an app: not its directory name (also as UPPER_SNAKE, as in
 // <APP>_STAGING_URL), not a variable it declares. Exempt: tests, benchmarks and their fixtures (they exercise the

@@ -75,6 +75,22 @@ describe('createServiceApp', () => {
     await request(app).get('/health/live').expect(200);
   });
 
+  // The orchestrators' contract (ci-templates/README.md, "Probes"): a warn check (an upstream the app rides out)
+  // keeps the instance in rotation; only fail takes it out. A Kubernetes readinessProbe or the image HEALTHCHECK
+  // that treated warn as down would pull every replica when the upstream hiccups.
+  it.each([
+    ['warn', 200],
+    ['fail', 503],
+  ] as const)('answers /health and /health/ready %s with %i, and liveness 200', async (status, code) => {
+    const { app, health } = buildApp();
+    health.register('upstream:responses', () => ({ status, output: 'HTTP 500 from upstream' }));
+    const full = await request(app).get('/health').expect(code);
+    expect(full.body.status).toBe(status);
+    const ready = await request(app).get('/health/ready').expect(code);
+    expect(ready.body.status).toBe(status);
+    await request(app).get('/health/live').expect(200);
+  });
+
   it('turns readiness to 503 as soon as shutdown starts', async () => {
     const { app, health } = buildApp();
     await request(app).get('/health/ready').expect(200, { status: 'pass' });

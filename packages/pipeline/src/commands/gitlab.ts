@@ -26,6 +26,7 @@ import {
   followJob,
   StagingNotFinishedError,
 } from '../gitlab/promote';
+import { defaultReconcileSchedule, ensurePipelineSchedule } from '../gitlab/pipeline-schedule';
 import {
   desiredVariables,
   protectProductionEnvironments,
@@ -65,9 +66,14 @@ const USAGE = {
   setup: `usage: slipway gitlab setup [--project PATH|ID] [--set KEY=VALUE]... [--registry-auth-file FILE]
                            [--kubeconfig-file FILE] [--ssh-key-file FILE] [--ssh-known-hosts-file FILE]
                            [--skip-protected-environments] [--skip-protected-tags] [--repo-root DIR]
+                           [--schedule-cron CRON] [--skip-schedule]
 
 Creates or updates the project's CI/CD variables, protects production/<app> for each app in apps/ and protects
 the release tags (${RELEASE_TAG_WILDCARD}), so tag pipelines get the protected variables.
+It also creates the pipeline schedule that reconciles every environment with the default branch (redeploys
+drift; its log is the drift report): hourly at minute 17 UTC ("17 * * * *"), or --schedule-cron CRON (five
+cron fields, UTC). An existing schedule of that description with another branch, cron or time zone, or
+inactive, is updated. The scheduled pipeline runs as the token's user. --skip-schedule leaves schedules alone.
 The secrets the apps declare (apps/<app>/package.json "slipway") and SLIPWAY_NOTIFY_WEBHOOK_URL are read from
 the environment: masked, protected, one variable per declared scope (production/*, staging/*). Files become
 file variables: REGISTRY_AUTH_FILE (all environments), KUBECONFIG, SSH_PRIVATE_KEY, SSH_KNOWN_HOSTS (protected,
@@ -152,6 +158,22 @@ function readSecretFile(flag: string, file: string | undefined, cwd: string): st
   }
 }
 
+/**
+ * --schedule-cron: five cron fields (minute hour day-of-month month day-of-week), which GitLab evaluates in the
+ * schedule's time zone (https://docs.gitlab.com/ci/pipelines/schedules/). Only the shape is checked here; GitLab
+ * rejects an invalid field with 400, which the command reports.
+ */
+function parseCron(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const fields = raw.trim().split(/\s+/);
+  if (fields.length !== 5 || fields.some((field) => !/^[\d*/,\-A-Za-z?LW#]+$/.test(field))) {
+    throw new CliUsageError(
+      `--schedule-cron expects five cron fields (minute hour day month weekday), e.g. "17 * * * *", got "${raw}"`,
+    );
+  }
+  return fields.join(' ');
+}
+
 function parseSettings(assignments: string[]): Record<string, string> {
   const settings: Record<string, string> = {};
   for (const assignment of assignments) {
@@ -192,10 +214,16 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
     set: { type: 'string', multiple: true },
     'skip-protected-environments': { type: 'boolean' },
     'skip-protected-tags': { type: 'boolean' },
+    'skip-schedule': { type: 'boolean' },
+    'schedule-cron': { type: 'string' },
     'repo-root': { type: 'string' },
   });
   if (flags.help) return usage(ctx, 'setup');
   const project = resolveProject(flags.project, ctx.io.env);
+  const scheduleCron = parseCron(flags['schedule-cron']);
+  if (scheduleCron !== undefined && flags['skip-schedule']) {
+    throw new CliUsageError('--schedule-cron and --skip-schedule exclude each other');
+  }
   const declared = declaredSecrets(readRepositoryApps(findRepoRoot(flags['repo-root'], ctx.io.cwd)));
   const secrets = {
     appSecrets: declared.flatMap((secret) => {
@@ -236,6 +264,25 @@ async function setup(ctx: Context, argv: string[]): Promise<number> {
   }
   if (flags['skip-protected-tags']) ctx.out.write('protected tags: skipped (--skip-protected-tags)\n');
   else reports.push(await protectReleaseTags(client, project));
+  if (flags['skip-schedule']) {
+    ctx.out.write('pipeline schedule: skipped (--skip-schedule)\n');
+  } else {
+    const defaultBranch = expectShape(
+      projectShape,
+      await client.Projects.show(project),
+      'GET /projects/:id',
+    ).default_branch;
+    if (!defaultBranch) {
+      ctx.out.write('pipeline schedule: the project has no default branch yet (push one), not created\n');
+    } else {
+      const desired = defaultReconcileSchedule(defaultBranch);
+      const schedule = await ensurePipelineSchedule(client, project, {
+        ...desired,
+        cron: scheduleCron ?? desired.cron,
+      });
+      reports.push({ lines: [schedule.line], changes: schedule.changed ? 1 : 0 });
+    }
+  }
   for (const line of reports.flatMap((report) => report.lines)) ctx.out.write(`${line}\n`);
   const changes = reports.reduce((sum, report) => sum + report.changes, 0);
   ctx.out.write(

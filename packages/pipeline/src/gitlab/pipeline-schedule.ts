@@ -37,6 +37,15 @@ const scheduleSchema = z.looseObject({
   active: z.boolean(),
 });
 
+/**
+ * Since GitLab 16.9 a schedule stores its ref expanded, so a schedule created for "main" lists "refs/heads/main"
+ * (https://gitlab.com/gitlab-org/gitlab/-/merge_requests/142037); both name the same branch.
+ */
+function sameRef(listed: string, desired: string): boolean {
+  const branch = (ref: string) => ref.replace(/^refs\/heads\//, '');
+  return branch(listed) === branch(desired);
+}
+
 export interface ScheduleReport {
   /** What happened, for the command's output: "created …", "updated …" or "unchanged …". */
   line: string;
@@ -72,7 +81,7 @@ export async function ensurePipelineSchedule(
     return { line: `created   ${describe}`, changed: true };
   }
   const differences = [
-    current.ref !== desired.ref ? `ref ${current.ref} -> ${desired.ref}` : '',
+    !sameRef(current.ref, desired.ref) ? `ref ${current.ref} -> ${desired.ref}` : '',
     current.cron !== desired.cron ? `cron ${current.cron} -> ${desired.cron}` : '',
     current.cron_timezone !== desired.cronTimezone
       ? `time zone ${current.cron_timezone} -> ${desired.cronTimezone}`

@@ -9,7 +9,9 @@
 //   deployment fails with failure_reason forward_deployment_failure;
 // - job logs carry runner timestamps; dotenv reports are never served as artifacts;
 // - masked values follow GitLab's rule for raw and for expanded variables, on create and on update;
-// - hidden variables answer their value as null.
+// - hidden variables answer their value as null;
+// - pipeline schedules need the Developer role to create and answer 400 for a cron that is not five fields
+//   (https://docs.gitlab.com/api/pipeline_schedules/), and list a branch as its full ref (refs/heads/main).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -35,6 +37,16 @@ export interface FakeProtectedEnvironment {
     group_id: null;
   }>;
   required_approval_count: number;
+}
+
+/** A pipeline schedule as GET /projects/:id/pipeline_schedules answers it (https://docs.gitlab.com/api/pipeline_schedules/). */
+export interface FakePipelineSchedule {
+  id: number;
+  description: string;
+  ref: string;
+  cron: string;
+  cron_timezone: string;
+  active: boolean;
 }
 
 export interface FakePipeline {
@@ -148,6 +160,7 @@ export class FakeGitlab {
   variables: FakeVariable[] = [];
   protectedEnvironments: FakeProtectedEnvironment[] = [];
   protectedTags: Array<{ name: string; create_access_levels: Array<{ access_level: number }> }> = [];
+  pipelineSchedules: FakePipelineSchedule[] = [];
   /** When false, the protected environments API answers 403 like a Free-tier project. */
   protectedEnvironmentsAvailable = true;
   pipelines: FakePipeline[] = [];
@@ -410,6 +423,11 @@ export class FakeGitlab {
     if (route === 'POST /protected_tags')
       return this.protectTag({ ...Object.fromEntries(url.searchParams), ...body }, send);
 
+    if (route === 'GET /pipeline_schedules') return paginate(this.pipelineSchedules);
+    if (route === 'POST /pipeline_schedules') return this.saveSchedule(undefined, body!, send);
+    if ((m = /^PUT \/pipeline_schedules\/(\d+)$/.exec(route)))
+      return this.saveSchedule(Number(m[1]), body!, send);
+
     if (route === 'POST /pipeline') {
       // https://docs.gitlab.com/api/pipelines/#create-a-new-pipeline: 400 with the reason under message.base.
       const ref = String(body!.ref);
@@ -598,6 +616,44 @@ export class FakeGitlab {
     job.status = 'pending';
     this.onPlay(job);
     return send(200, this.jobJson(job));
+  }
+
+  /**
+   * POST /pipeline_schedules and PUT /pipeline_schedules/:id (https://docs.gitlab.com/api/pipeline_schedules/):
+   * creating needs at least the Developer role; description, ref and cron are required on create; a cron that
+   * is not five fields is refused with 400 as GitLab's cron validation does.
+   */
+  private saveSchedule(
+    id: number | undefined,
+    body: Record<string, unknown>,
+    send: (status: number, payload: unknown) => void,
+  ) {
+    if (this.userAccessLevel < 30) return send(403, { message: '403 Forbidden' });
+    const existing = id === undefined ? undefined : this.pipelineSchedules.find((s) => s.id === id);
+    if (id !== undefined && !existing) return send(404, { message: '404 Not found' });
+    if (id === undefined && (!body.description || !body.ref || !body.cron)) {
+      return send(400, { error: 'description, ref, cron are missing' });
+    }
+    if (body.cron !== undefined && String(body.cron).trim().split(/\s+/).length !== 5) {
+      return send(400, { message: { cron: ['is invalid syntax'] } });
+    }
+    const schedule: FakePipelineSchedule = existing ?? {
+      id: this.id(),
+      description: '',
+      ref: '',
+      cron: '',
+      cron_timezone: 'UTC',
+      active: true,
+    };
+    for (const field of ['description', 'ref', 'cron', 'cron_timezone'] as const) {
+      if (body[field] !== undefined) schedule[field] = String(body[field]);
+    }
+    // GitLab 16.9+ stores a branch given by its short name as its full ref
+    // (https://gitlab.com/gitlab-org/gitlab/-/merge_requests/142037).
+    if (this.refHeads[schedule.ref] !== undefined) schedule.ref = `refs/heads/${schedule.ref}`;
+    if (body.active !== undefined) schedule.active = body.active === true || body.active === 'true';
+    if (!existing) this.pipelineSchedules.push(schedule);
+    send(existing ? 200 : 201, schedule);
   }
 
   /** POST /protected_tags (https://docs.gitlab.com/api/protected_tags/#protect-repository-tags). */
