@@ -192,7 +192,14 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     expect(first.code).toBe(0);
     expect(envFile('slipway.env')).toBe(`APP_IMAGE=${digest(1)}\n`);
     expect(existsSync(path.join(host, 'slipway.env.previous'))).toBe(false);
-    expect(first.calls).toContain('docker compose --env-file slipway.env up --detach --wait api');
+    // pull, then up without --wait (compose v1 and v2 before 2.1.1 lack it) and without restarting dependencies.
+    expect(first.calls).toEqual(
+      expect.arrayContaining([
+        'docker compose --env-file slipway.env pull api',
+        'docker compose --env-file slipway.env up --detach --no-deps api',
+      ]),
+    );
+    expect(first.calls.join('\n')).not.toContain('--wait');
     expect(first.calls.filter((call) => call.startsWith('ssh '))[0]).toMatch(
       /^ssh -i \S+ -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=\S+ deploy@app-1\.example\.com /,
     );
