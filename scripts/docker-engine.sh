@@ -146,6 +146,11 @@ start() {
   if engine_answers; then
     pid=$(dockerd_pid || true)
     say "dockerd already answers${pid:+ (pid $pid)}"
+    local runtime
+    runtime=$("$docker" info --format '{{.DefaultRuntime}}' 2>/dev/null || true)
+    # An engine this script did not start may lack the wrapper; privileged containers would then fail.
+    [[ $runtime == "$runtime_name" ]] ||
+      say "warning: its default runtime is '$runtime', not $runtime_name: --privileged may fail; stop it and run start again"
     return
   fi
   if pid=$(dockerd_pid); then

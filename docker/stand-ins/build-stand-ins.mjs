@@ -2,9 +2,12 @@
 // Builds the stand-in images (docker/stand-ins/stand-ins.json) into the running Docker engine, tagged with the real
 // names the pipelines use, because nothing can be pulled from Docker Hub or quay.io here.
 //
-// Usage: node docker/stand-ins/build-stand-ins.mjs [name ...]      (npm run docker:stand-ins -- [name ...])
+// Usage: node docker/stand-ins/build-stand-ins.mjs [--rebuild] [name ...]   (npm run docker:stand-ins -- ...)
 //   No names: every stand-in. Names: those and the stand-ins they are built FROM.
-// Output: one line per image, "stand-ins: built|cached <name> (<tags>) in <s>s", then the total.
+//   --rebuild: ignore the cache (labels and the engine's layer cache) and build again from the base, e.g. to time
+//   a cold build or to pick up Debian package updates.
+// Output: one line per image as it is ready, "stand-ins: built|cached <name> (<tags>) in <s>s", then the total.
+//   Independent images build side by side, SLIPWAY_STAND_IN_JOBS (default 3) at a time.
 // Exit codes: 0 all present, 1 a build failed (the tail of its log is printed; the full log is kept in the cache).
 //
 // Cache: each image carries the label org.slipway.stand-in.inputs, a hash of everything that goes into it (its
@@ -115,7 +118,7 @@ function selectImages(images, names) {
   return images.filter((image) => wanted.has(image.name));
 }
 
-async function buildImage(image, { parentRef, parentHash, packs }) {
+async function buildImage(image, { parentRef, parentHash, packs, rebuild }) {
   const hash = createHash('sha256').update(`${RECIPE_FORMAT}\0${JSON.stringify(image)}\0${parentHash}\0`);
   hashTree(hash, join(standInsDir, image.recipe));
   for (const file of image.npmPacks ?? []) hash.update(`${file}\0`).update(readFileSync(packs[file]));
@@ -124,7 +127,7 @@ async function buildImage(image, { parentRef, parentHash, packs }) {
   const started = process.hrtime.bigint();
   const seconds = () => (Number(process.hrtime.bigint() - started) / 1e9).toFixed(1);
   const labels = await Promise.all(image.tags.map(imageLabel));
-  if (labels.every((label) => label === inputs)) {
+  if (!rebuild && labels.every((label) => label === inputs)) {
     console.log(`stand-ins: cached ${image.name} (${image.tags.join(', ')}) in ${seconds()}s`);
     return inputs;
   }
@@ -135,6 +138,7 @@ async function buildImage(image, { parentRef, parentHash, packs }) {
     cpSync(join(standInsDir, image.recipe), context, { recursive: true });
     for (const file of image.npmPacks ?? []) cpSync(packs[file], join(context, file));
     const args = ['build', '--progress=plain', '--label', `${LABEL}=${inputs}`];
+    if (rebuild) args.push('--no-cache');
     args.push('--build-arg', `${image.parentArg}=${parentRef}`);
     for (const [name, value] of Object.entries(image.buildArgs ?? {}))
       args.push('--build-arg', `${name}=${value}`);
@@ -157,26 +161,64 @@ async function buildImage(image, { parentRef, parentHash, packs }) {
   return inputs;
 }
 
+/** Runs at most `max` of the tasks handed to the returned function at once. */
+function limiter(max) {
+  let active = 0;
+  const queue = [];
+  const next = () => {
+    if (active >= max || queue.length === 0) return;
+    active++;
+    const { task, resolve, reject } = queue.shift();
+    task()
+      .then(resolve, reject)
+      .finally(() => {
+        active--;
+        next();
+      });
+  };
+  return (task) =>
+    new Promise((resolve, reject) => {
+      queue.push({ task, resolve, reject });
+      next();
+    });
+}
+
 /** Builds the named stand-ins (all when names is empty) and whatever they are built FROM. */
-export async function buildStandIns(names = []) {
+export async function buildStandIns(names = [], { rebuild = false } = {}) {
   const started = process.hrtime.bigint();
   const manifest = readManifest();
   const images = selectImages(manifest.images, names);
   mkdirSync(cacheDir, { recursive: true });
 
   const baseRef = await ensureBase();
+  console.log(
+    `stand-ins: base ${baseRef} ready in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)}s`,
+  );
   const packs = {};
   for (const file of new Set(images.flatMap((image) => image.npmPacks ?? []))) {
     packs[file] = await ensureNpmPack(file, manifest.npmPacks[file]);
   }
-  const built = new Map([['base', { ref: baseRef, hash: baseRef }]]);
+  // Each image waits for its parent; independent ones build side by side (apt downloads overlap), a few at a time.
+  const limit = limiter(Number(process.env.SLIPWAY_STAND_IN_JOBS) || 3);
+  const results = new Map([['base', Promise.resolve({ ref: baseRef, hash: baseRef })]]);
   for (const image of images) {
-    const parent = built.get(image.parent);
-    if (!parent)
+    const parentResult = results.get(image.parent);
+    if (!parentResult)
       throw new Error(`stand-in ${image.name} needs ${image.parent}, which stand-ins.json lists later`);
-    const hash = await buildImage(image, { parentRef: parent.ref, parentHash: parent.hash, packs });
-    built.set(image.name, { ref: image.tags[0], hash });
+    const result = parentResult.then((parent) =>
+      limit(() => buildImage(image, { parentRef: parent.ref, parentHash: parent.hash, packs, rebuild })),
+    );
+    results.set(
+      image.name,
+      result.then((hash) => ({ ref: image.tags[0], hash })),
+    );
   }
+  const failures = (await Promise.allSettled(results.values())).filter(
+    (outcome) => outcome.status === 'rejected',
+  );
+  // A failed parent fails its children with the same error; report it once.
+  const messages = [...new Set(failures.map((failure) => failure.reason.message))];
+  if (messages.length > 0) throw new Error(messages.join('\n'));
   // Images an earlier recipe built are untagged now; only those carrying our label are removed.
   await run(DOCKER, ['image', 'prune', '--force', '--filter', `label=${LABEL}`]).catch(() => {});
   const total = (Number(process.hrtime.bigint() - started) / 1e9).toFixed(1);
@@ -185,7 +227,12 @@ export async function buildStandIns(names = []) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  buildStandIns(process.argv.slice(2)).catch((error) => {
+  const args = process.argv.slice(2);
+  const rebuild = args.includes('--rebuild');
+  buildStandIns(
+    args.filter((arg) => arg !== '--rebuild'),
+    { rebuild },
+  ).catch((error) => {
     console.error(`stand-ins: error: ${error.message}`);
     process.exit(1);
   });
