@@ -396,10 +396,15 @@ async function main() {
     const registryImage = `${registry.address}/slipway/slipway`;
     const appImage = `${registryImage}/${APP}`;
 
-    // The Dockerfile's base image, served by the registry the jobs reach (GitLab's dependency proxy plays this part).
+    // The Dockerfile's base image, served by the registry the jobs reach (GitLab's dependency proxy plays this part),
+    // with one addition for this machine: TLS leaves it through an intercepting proxy whose CA is in the image's
+    // bundle but not in Node's own list, so the build's `npm` steps get NODE_EXTRA_CA_CERTS (nothing else changes).
     const baseImage = `${registry.address}/library/${NODE_BASE_IMAGE}`;
-    await docker(['tag', NODE_BASE_IMAGE, baseImage]);
+    await docker(['build', '--quiet', '--tag', baseImage, '-'], {
+      input: `FROM ${NODE_BASE_IMAGE}\nENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n`,
+    });
     await docker(['push', '--quiet', baseImage]);
+    say(`base image ${baseImage}: ${NODE_BASE_IMAGE} + NODE_EXTRA_CA_CERTS (this machine's TLS proxy)`);
     const deployHostName = `slipway-e2e-deploy-host-${id}`;
     const deployHost = await startDeployHost(work, network.name, deployHostName);
     cleanup.defer('stop the deploy host and the apps it started', async () => {
