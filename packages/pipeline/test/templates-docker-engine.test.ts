@@ -1,7 +1,9 @@
-// build.yml's docker builder against this machine's Docker engine and a docker-registry on loopback, run by
-// gitlab-ci-local's shell executor. The job's own docker:dind service is replaced by the engine here (its DOCKER_HOST
-// and TLS variables are overridden); `npm run e2e` runs it with docker:dind for real. Skipped when no engine answers
-// (start one with scripts/docker-engine.sh start).
+// The templates against this machine's Docker engine (skipped when none answers; scripts/docker-engine.sh start):
+// - build.yml's docker builder with a docker-registry on loopback, run by gitlab-ci-local's shell executor; the
+//   engine plays the job's docker:dind service (its DOCKER_HOST and TLS variables are overridden). `npm run e2e`
+//   runs it with docker:dind for real.
+// - release.yml's job in the skopeo image with gitlab-ci-local's docker executor, as a Docker-based runner runs it
+//   (needs the stand-in images: node docker/stand-ins/build-stand-ins.mjs skopeo gitlab-ci-local-util).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -141,5 +143,70 @@ if (!engine) {
     expect(readFileSync(path.join(repo, 'slipway-build.env'), 'utf8')).toBe(
       `IMAGE_DIGEST=${image}@${pushed}\n`,
     );
+  }, 240_000);
+});
+
+const SKOPEO_IMAGE = 'quay.io/skopeo/stable:v1.20.0';
+const HELPER_IMAGE = 'docker.io/firecow/gitlab-ci-local-util:latest';
+
+function imagePresent(image: string): boolean {
+  try {
+    execFileSync(DOCKER, ['image', 'inspect', image], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const releaseImages = engine && [SKOPEO_IMAGE, HELPER_IMAGE].every(imagePresent);
+if (engine && !releaseImages) {
+  process.stderr.write(
+    `templates-docker-engine: release test SKIPPED, ${SKOPEO_IMAGE} or ${HELPER_IMAGE} is not in the engine ` +
+      '(node docker/stand-ins/build-stand-ins.mjs skopeo gitlab-ci-local-util)\n',
+  );
+}
+
+(releaseImages ? describe : describe.skip)('release.yml in the skopeo image (docker executor)', () => {
+  let repo: string;
+
+  beforeAll(() => {
+    repo = createGitRepo({
+      '.gitlab-ci.yml': stringify({
+        stages: ['build'],
+        include: [{ local: 'ci-templates/release.yml', inputs: { 'job-prefix': 'api', 'app-name': 'api' } }],
+      }),
+      'ci-templates/release.yml': readFileSync(
+        path.join(REPOSITORY_ROOT, 'ci-templates/release.yml'),
+        'utf8',
+      ),
+    });
+  });
+
+  afterAll(() => removeDir(repo));
+
+  // The image's ENTRYPOINT is skopeo: unless the job clears it, the runner's shell script goes to skopeo
+  // ("unknown shorthand flag: 'c' in -c") and the release script never runs.
+  it("runs the job's script, not the image's skopeo entrypoint", async () => {
+    const result = await runGitlabCiLocal({
+      cwd: repo,
+      args: [
+        '--shell-executor-no-image=false',
+        '--container-executable',
+        DOCKER,
+        '--helper-image',
+        HELPER_IMAGE,
+        'api-release',
+      ],
+      // No registry answers: the script's first step fails, with its own message, after it has started.
+      variables: {
+        CI_COMMIT_TAG: 'v1.4.0',
+        CI_REGISTRY: 'registry.slipway.invalid',
+        CI_REGISTRY_IMAGE: 'registry.slipway.invalid/shop',
+      },
+    });
+    const output = result.stdout + result.stderr;
+    expect(output).toMatch(/api-release +starting quay\.io\/skopeo\/stable:v1\.20\.0/);
+    expect(output).toContain('slipway: there is no image registry.slipway.invalid/shop/api:');
+    expect(output).not.toContain('unknown shorthand flag');
   }, 240_000);
 });
