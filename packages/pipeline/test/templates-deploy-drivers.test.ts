@@ -32,11 +32,18 @@ case "$1 $2" in
 esac
 `;
 
-// ssh: runs the remote command here, as if the host were this machine.
+// ssh: runs the remote command here, as if the host were this machine. Like ssh, it ignores a key file that others
+// can read ("bad permissions").
 const FAKE_SSH = `#!/bin/sh
 echo "ssh $*" >>"$FAKE_STATE/calls"
 while [ "$#" -gt 0 ]; do
-  case "$1" in -i|-o) shift 2 ;; *) break ;; esac
+  case "$1" in
+    -i)
+      if [ "$(stat -c %a "$2")" != 600 ]; then echo "Load key \\"$2\\": bad permissions" >&2; exit 255; fi
+      shift 2 ;;
+    -o) shift 2 ;;
+    *) break ;;
+  esac
 done
 shift
 exec sh -c "$*"
@@ -222,6 +229,24 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     expect(envFile('slipway.env')).toBe(`APP_IMAGE=${digest(2)}\n`);
     expect(envFile('slipway.env.failed')).toBe(`APP_IMAGE=${digest(3)}\n`);
   }, 240_000);
+
+  // A file-type CI/CD variable holds a path, and the runner leaves that file readable by others (0644 here).
+  it('compose: an ssh key from a file variable reaches ssh as a private copy', async () => {
+    const host = path.join(state, 'srv', 'file-key');
+    mkdirSync(host, { recursive: true });
+    const keyFile = path.join(state, 'SSH_PRIVATE_KEY');
+    writeFileSync(keyFile, 'not-a-real-key-file-3b9d\n');
+    chmodSync(keyFile, 0o644);
+    const result = await deploy(
+      { driver: 'compose', 'ssh-host': 'deploy@app-1.example.com', 'compose-dir': host },
+      digest(1),
+      { SSH_PRIVATE_KEY: keyFile, SSH_KNOWN_HOSTS: 'app-1.example.com ssh-ed25519 AAAA' },
+    );
+    expect(result.output).not.toContain('bad permissions');
+    expect(result.code).toBe(0);
+    expect(result.calls.find((call) => call.startsWith('ssh '))).not.toContain(keyFile);
+    expect(readFileSync(path.join(host, 'slipway.env'), 'utf8')).toBe(`APP_IMAGE=${digest(1)}\n`);
+  }, 120_000);
 
   it('compose: a missing ssh key fails before anything is deployed, naming the variable', async () => {
     const result = await deploy(
