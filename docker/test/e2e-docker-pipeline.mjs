@@ -237,15 +237,17 @@ async function askEnvironment(network, environment, path) {
   return JSON.parse(stdout.trim());
 }
 
-/** The image the compose project of an environment runs now, as the engine sees it. */
+/** The image reference the running container of an environment's compose project was created from. */
 async function runningImage(environment) {
-  const { stdout } = await docker([
+  const { stdout: ids } = await docker([
     'ps',
+    '--quiet',
     '--filter',
     `label=com.docker.compose.project=${APP}-${environment}`,
-    '--format',
-    '{{.Image}}',
   ]);
+  const containers = ids.trim().split(/\s+/).filter(Boolean);
+  if (containers.length !== 1) return `${containers.length} running containers`;
+  const { stdout } = await docker(['inspect', '--format', '{{.Config.Image}}', containers[0]]);
   return stdout.trim();
 }
 
