@@ -629,7 +629,7 @@ async function main() {
     );
 
     // Run 5: the docker builder (docker:dind, privileged, TLS between client and daemon) with layer-cache on.
-    git(source, ['revert', '--no-edit', '--quiet', 'HEAD']);
+    git(source, ['revert', '--no-edit', 'HEAD']);
     const dockerChanges = overlayAppPipeline(source, { baseImage, builder: 'docker', network: network.name });
     commitAll(source, 'ci(e2e): build with the docker builder (docker:dind)');
     say(`run 5 overlay: ${dockerChanges.find((change) => change.includes('builder'))}`);
