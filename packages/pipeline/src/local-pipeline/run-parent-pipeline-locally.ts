@@ -264,9 +264,22 @@ export async function runParentPipelineLocally(options: LocalPipelineOptions): P
   }
   await runGit(workDir, ['remote', 'set-head', 'origin', defaultBranch]);
   const executor = options.executor ?? 'shell';
+  // gitlab-ci-local hands a child pipeline the trigger job's variables instead of --variable, so the tag's
+  // variables go into the variables file too, which every pipeline reads.
+  const tagFileVariables = Object.fromEntries(
+    (options.tag ? tagVariables(options.tag) : []).map((pair) => [
+      pair.slice(0, pair.indexOf('=')),
+      pair.slice(pair.indexOf('=') + 1),
+    ]),
+  );
   writeFileSync(
     join(workDir, LOCAL_VARIABLES_FILE),
-    localVariables(executor, options.delivery ?? false, options.variables ?? {}, options.fileVariables ?? {}),
+    localVariables(
+      executor,
+      options.delivery ?? false,
+      { ...tagFileVariables, ...options.variables },
+      options.fileVariables ?? {},
+    ),
   );
 
   const variables =
