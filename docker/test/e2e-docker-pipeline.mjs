@@ -448,6 +448,9 @@ async function main() {
       SSH_KNOWN_HOSTS: deployHost.knownHosts,
       // The runner's environment on this machine: Node in the jobs trusts the TLS proxy's and the registry's CA.
       NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt',
+      // The docker:28.5.2-cli stand-in is Debian's 20.10 client, whose `docker build` is the classic builder; the
+      // real 28.x client builds with BuildKit by default, and the Dockerfile needs it (RUN --mount=type=cache).
+      DOCKER_BUILDKIT: '1',
     };
     const fileVariables = { SSH_PRIVATE_KEY: deployHost.privateKey };
     const runDir = join(work, 'runner');
