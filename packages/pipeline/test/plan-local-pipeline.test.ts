@@ -6,6 +6,7 @@ import {
   type LocalPipelineResult,
   parseJobFinishedLine,
   parseJobReportLine,
+  parseJobStartingLine,
   removeLocalPipelineWorkDir,
   runParentPipelineLocally,
 } from '../src/local-pipeline/run-parent-pipeline-locally';
@@ -53,6 +54,19 @@ it.each([
   ['weather-app-test > build finished in 3 s', undefined],
 ])('reads the job duration line %j', (line, expected) => {
   expect(parseJobFinishedLine(line)).toEqual(expected);
+});
+
+// The image column of npm run e2e's job table comes from the line gitlab-ci-local prints when a job starts.
+it.each([
+  ['plan           starting node:24.11.1-bookworm (plan)', { name: 'plan', image: 'node:24.11.1-bookworm' }],
+  [
+    '\t[apps -> weather-app-pipeline] -> weather-app-release  starting quay.io/skopeo/stable:v1.20.0 (build)',
+    { name: 'weather-app-release', image: 'quay.io/skopeo/stable:v1.20.0' },
+  ],
+  ['weather-app-lint starting shell (lint)', { name: 'weather-app-lint', image: 'shell' }],
+  ['weather-app-lint > starting the server (demo)', undefined],
+])('reads the job starting line %j', (line, expected) => {
+  expect(parseJobStartingLine(line)).toEqual(expected);
 });
 
 it(

@@ -144,7 +144,14 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     expect(first.code).toBe(0);
     expect(envFile('slipway.env')).toBe(`APP_IMAGE=${digest(1)}\n`);
     expect(existsSync(path.join(host, 'slipway.env.previous'))).toBe(false);
-    expect(first.calls).toContain('docker compose --env-file slipway.env up --detach --wait api');
+    // pull, then up without --wait (compose v1 and v2 before 2.1.1 lack it) and without restarting dependencies.
+    expect(first.calls).toEqual(
+      expect.arrayContaining([
+        'docker compose --env-file slipway.env pull api',
+        'docker compose --env-file slipway.env up --detach --no-deps api',
+      ]),
+    );
+    expect(first.calls.join('\n')).not.toContain('--wait');
     expect(first.calls.filter((call) => call.startsWith('ssh '))[0]).toMatch(
       /^ssh -i \S+ -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=\S+ -- deploy@app-1\.example\.com sh -s -- /,
     );
@@ -171,6 +178,24 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     expect(envFile('slipway.env')).toBe(`APP_IMAGE=${digest(2)}\n`);
     expect(envFile('slipway.env.failed')).toBe(`APP_IMAGE=${digest(3)}\n`);
   }, 240_000);
+
+  // A file-type CI/CD variable holds a path, and the runner leaves that file readable by others (0644 here).
+  it('compose: an ssh key from a file variable reaches ssh as a private copy', async () => {
+    const host = path.join(state, 'srv', 'file-key');
+    mkdirSync(host, { recursive: true });
+    const keyFile = path.join(state, 'SSH_PRIVATE_KEY');
+    writeFileSync(keyFile, 'not-a-real-key-file-3b9d\n');
+    chmodSync(keyFile, 0o644);
+    const result = await deploy(
+      { driver: 'compose', 'ssh-host': 'deploy@app-1.example.com', 'compose-dir': host },
+      digest(1),
+      { SSH_PRIVATE_KEY: keyFile, SSH_KNOWN_HOSTS: 'app-1.example.com ssh-ed25519 AAAA' },
+    );
+    expect(result.output).not.toContain('bad permissions');
+    expect(result.code).toBe(0);
+    expect(result.calls.find((call) => call.startsWith('ssh '))).not.toContain(keyFile);
+    expect(readFileSync(path.join(host, 'slipway.env'), 'utf8')).toBe(`APP_IMAGE=${digest(1)}\n`);
+  }, 120_000);
 
   it('compose: a missing ssh key fails before anything is deployed, naming the variable', async () => {
     const result = await deploy(

@@ -27,11 +27,19 @@ esac
 `;
 
 // ssh: runs the remote command here, as if the host were this machine. Like ssh, it joins the arguments after the
-// host into one command line for a shell, so a value spliced into that line would run as code here too.
+// host into one command line for a shell, so a value spliced into that line would run as code here too. Like ssh, it
+// ignores a key file that others can read ("bad permissions").
 export const FAKE_SSH = `#!/bin/sh
 echo "ssh $*" >>"$FAKE_STATE/calls"
 while [ "$#" -gt 0 ]; do
-  case "$1" in -i|-o) shift 2 ;; --) shift; break ;; *) break ;; esac
+  case "$1" in
+    -i)
+      if [ "$(stat -c %a "$2")" != 600 ]; then echo "Load key \\"$2\\": bad permissions" >&2; exit 255; fi
+      shift 2 ;;
+    -o) shift 2 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
 done
 shift
 exec sh -c "$*"
