@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -70,14 +71,45 @@ export function commitAll(repo: string, message: string): string {
 }
 
 /**
+ * Removes every workspace under `apps/` but `apps` (names of directories under apps/) from the copy in `repo`,
+ * and its entries in package-lock.json (the workspace itself, its nested node_modules, and the
+ * node_modules/... link to it), so the lockfile still describes the workspaces that exist. Packages only a
+ * removed app used stay in the lockfile, unreferenced, as npm leaves them until the next `npm install`.
+ * Lets a fixture say which apps it has, whatever apps this checkout gains.
+ */
+export function keepOnlyApps(repo: string, apps: readonly string[]): void {
+  const removed = readdirSync(join(repo, 'apps'), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !apps.includes(entry.name))
+    .map((entry) => `apps/${entry.name}`);
+  for (const app of apps) {
+    if (!existsSync(join(repo, 'apps', app))) throw new Error(`keepOnlyApps: apps/${app} is not in ${repo}`);
+  }
+  if (removed.length === 0) return;
+  for (const dir of removed) rmSync(join(repo, dir), { recursive: true, force: true });
+  const lockfilePath = join(repo, 'package-lock.json');
+  const lockfile = JSON.parse(readFileSync(lockfilePath, 'utf8')) as {
+    packages: Record<string, { resolved?: string; link?: boolean }>;
+  };
+  for (const [path, entry] of Object.entries(lockfile.packages)) {
+    const isRemoved = (dir: string) =>
+      path === dir || path.startsWith(`${dir}/`) || (entry.link === true && entry.resolved === dir);
+    if (removed.some(isRemoved)) delete lockfile.packages[path];
+  }
+  writeFileSync(lockfilePath, `${JSON.stringify(lockfile, null, 2)}\n`);
+}
+
+/**
  * A git repository holding this monorepo's tracked files, committed on `main`, with a remote named origin
- * (gitlab-ci-local needs one). `remoteUrl` defaults to a GitLab-like URL that is never contacted.
+ * (gitlab-ci-local needs one). `remoteUrl` defaults to a GitLab-like URL that is never contacted. With
+ * `options.apps`, only those apps (directory names under apps/) are kept: see keepOnlyApps.
  */
 export function createRepositoryFromCheckout(
   dir: string,
   remoteUrl = 'https://gitlab.slipway.invalid/slipway/slipway.git',
+  options: { apps?: readonly string[] } = {},
 ): string {
   copyTrackedFiles(dir);
+  if (options.apps) keepOnlyApps(dir, options.apps);
   git(dir, ['init', '--quiet', '--initial-branch=main']);
   git(dir, ['remote', 'add', 'origin', remoteUrl]);
   return commitAll(dir, 'chore: import the slipway checkout');

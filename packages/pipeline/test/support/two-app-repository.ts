@@ -1,4 +1,6 @@
-// A fixture monorepo with two apps: this checkout's weather-app and a small status-app with no dependencies.
+// A fixture monorepo with exactly two apps: this checkout's weather-app and a small status-app with no
+// dependencies. Any other app this checkout has (apps/saved-cities, ...) is left out, so the tests built on it
+// know the full list of apps whatever apps the monorepo gains.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitAll, createRepositoryFromCheckout, writeFile } from './fixture-repository';
@@ -21,9 +23,9 @@ export function addStatusApp(repo: string): void {
   );
 }
 
-/** This checkout plus status-app, committed on main in `dir`; returns the commit. */
+/** This checkout with weather-app as its only app, plus status-app, committed on main in `dir`; returns the commit. */
 export function createTwoAppRepository(dir: string): string {
-  createRepositoryFromCheckout(dir);
+  createRepositoryFromCheckout(dir, undefined, { apps: ['weather-app'] });
   addStatusApp(dir);
   return commitAll(dir, 'feat: add the status app');
 }
