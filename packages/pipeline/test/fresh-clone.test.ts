@@ -6,7 +6,7 @@
 // The image build of a generated app is not repeated here: docker/test/image.test.mjs builds an app image with
 // the same shared Dockerfile.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -33,6 +33,8 @@ const CHASSIS_EXAMPLES: Record<string, string> = {
   APP_VERSION: '9.8.7-settings-test',
   GIT_COMMIT_SHA: 'c0ffee'.padEnd(40, '0'),
   BUILD_TIME: '2026-01-02T03:04:05Z',
+  EXPOSE_STACK_TRACES: 'true',
+  CONTENT_KEY: 'feed'.padEnd(64, '0'),
 };
 
 async function freePort(): Promise<number> {
@@ -138,35 +140,51 @@ describe('a fresh clone', () => {
 
   afterAll(() => removeDir(dir));
 
-  async function startedUnder(command: string, app: RepositoryApp, env: Record<string, string>) {
-    const port = env.PORT!;
-    const child = spawn(
-      'npm',
-      ['run', command, '--', `--filter=${app.packageName}`, '--output-logs=errors-only'],
-      {
-        cwd: repo,
-        env: { ...process.env, ...env },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+  /** Output of a started npm command, kept for the error message when something does not come up. */
+  function spawnNpm(args: string[], env: Record<string, string>) {
+    const child = spawn('npm', args, {
+      cwd: repo,
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     started.add(child);
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    return { child, output: () => output };
+  }
+
+  async function waitUntilLive(child: ChildProcess, port: number, what: string, output: () => string) {
     const deadline = Date.now() + 240_000;
     while (Date.now() < deadline) {
       const live = await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined);
-      if (live?.ok) break;
-      if (child.exitCode !== null) throw new Error(`npm run ${command} exited ${child.exitCode}:\n${output}`);
+      if (live?.ok) return;
+      if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}:\n${output()}`);
       await sleep(250);
     }
-    const server = descendants(child.pid!).find(
-      (proc) => proc.cmdline.includes('dist/server.js') && environOf(proc.pid).get('PORT') === port,
-    );
-    if (!server) throw new Error(`no server process of ${app.name} below npm run ${command}:\n${output}`);
-    return { child, environ: environOf(server.pid) };
+    throw new Error(`${what}: nothing answered on port ${port} within 240 s:\n${output()}`);
   }
+
+  /** The server process of `app` below `child`: node running dist/server.js in the app's folder. */
+  function serverOf(child: ChildProcess, app: RepositoryApp, what: string, output: () => string) {
+    const appDir = realpathSync(path.join(repo, app.path));
+    const server = descendants(child.pid!).find((proc) => {
+      if (!proc.cmdline.includes('dist/server.js')) return false;
+      try {
+        return realpathSync(`/proc/${proc.pid}/cwd`) === appDir;
+      } catch {
+        return false; // the process ended while we looked
+      }
+    });
+    if (!server) throw new Error(`no server process of ${app.name} below ${what}:\n${output()}`);
+    return server.pid;
+  }
+
+  const missingFrom = (environ: Map<string, string>, env: Record<string, string>) =>
+    Object.entries(env)
+      .filter(([name, value]) => environ.get(name) !== value)
+      .map(([name]) => name);
 
   it('hands every documented and declared variable to each app under npm start and npm run dev', async () => {
     const apps = readRepositoryApps(repo);
@@ -179,23 +197,50 @@ describe('a fresh clone', () => {
           !(name in CHASSIS_EXAMPLES) && !['PORT', 'HOST'].includes(name) && !declaredAnywhere.has(name),
       ),
     ).toEqual([]);
+    const settingsOf = (app: RepositoryApp) => ({
+      ...CHASSIS_EXAMPLES,
+      HOST: '127.0.0.1',
+      ...Object.fromEntries(app.variables.map((variable) => [variable.name, variable.example])),
+    });
 
-    for (const command of ['start', 'dev']) {
-      for (const app of apps) {
-        const env: Record<string, string> = {
-          ...CHASSIS_EXAMPLES,
-          PORT: String(await freePort()),
-          HOST: '127.0.0.1',
-          ...Object.fromEntries(app.variables.map((variable) => [variable.name, variable.example])),
-        };
-        const { child, environ } = await startedUnder(command, app, env);
-        const missing = Object.entries(env)
-          .filter(([name, value]) => environ.get(name) !== value)
-          .map(([name]) => name);
-        expect({ command, app: app.name, missing }).toEqual({ command, app: app.name, missing: [] });
-        await stopGracefully(child);
-        started.delete(child);
-      }
+    // `npm start`, as the README documents it: every app at once, each on the port it declares (PORT unset, as
+    // PORT with more than one app is a usage error), with every app's settings in the one environment.
+    const env = Object.assign({}, ...apps.map(settingsOf)) as Record<string, string>;
+    const start = spawnNpm(['start'], env);
+    for (const app of apps) {
+      expect({ app: app.name, declaresPort: app.port !== undefined }).toEqual({
+        app: app.name,
+        declaresPort: true,
+      });
+      await waitUntilLive(start.child, app.port!, 'npm start', start.output);
+      const environ = environOf(serverOf(start.child, app, 'npm start', start.output));
+      expect({ command: 'start', app: app.name, missing: missingFrom(environ, settingsOf(app)) }).toEqual({
+        command: 'start',
+        app: app.name,
+        missing: [],
+      });
+    }
+    await stopGracefully(start.child);
+    started.delete(start.child);
+
+    // `npm run dev` goes through turbo, whose strict env mode passes only what each app's turbo.json lists: one
+    // app at a time (its filter, as the README documents), on a free port, so PORT is checked too.
+    for (const app of apps) {
+      const appEnv = { ...settingsOf(app), PORT: String(await freePort()) };
+      const what = `npm run dev -- --filter=${app.packageName}`;
+      const dev = spawnNpm(
+        ['run', 'dev', '--', `--filter=${app.packageName}`, '--output-logs=errors-only'],
+        appEnv,
+      );
+      await waitUntilLive(dev.child, Number(appEnv.PORT), what, dev.output);
+      const environ = environOf(serverOf(dev.child, app, what, dev.output));
+      expect({ command: 'dev', app: app.name, missing: missingFrom(environ, appEnv) }).toEqual({
+        command: 'dev',
+        app: app.name,
+        missing: [],
+      });
+      await stopGracefully(dev.child);
+      started.delete(dev.child);
     }
   }, 600_000);
 

@@ -62,9 +62,11 @@ describe('the saved-cities process', () => {
   it('refuses a bad environment with one line naming the variable and never the secret', async () => {
     const { child, output } = startServer({ DATABASE_URL: 'mysql://root:pa55-secret@db/app' });
     const [code] = await once(child, 'exit');
-    expect(code).toBe(1);
+    // 78 (EX_CONFIG): the chassis's exit code for bad configuration, as the README's configuration section says.
+    expect(code).toBe(78);
     expect(output().trim().split('\n')).toEqual([
       'Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// connection URL',
     ]);
+    expect(output()).not.toContain('pa55-secret');
   });
 });
