@@ -62,7 +62,8 @@ describe('the saved-cities process', () => {
   it('refuses a bad environment with one line naming the variable and never the secret', async () => {
     const { child, output } = startServer({ DATABASE_URL: 'mysql://root:pa55-secret@db/app' });
     const [code] = await once(child, 'exit');
-    expect(code).toBe(1);
+    // 78 (EX_CONFIG), service-kit's CONFIG_ERROR_EXIT_CODE: a refused configuration, not a crash (1).
+    expect(code).toBe(78);
     expect(output().trim().split('\n')).toEqual([
       'Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// connection URL',
     ]);
