@@ -307,9 +307,13 @@ describe('a consumer that includes the templates with include: remote', () => {
       }),
     });
     const script = staging.script as string[];
-    expect(script).toHaveLength(4);
+    // A deploy with a content key verifies by content alone (a reused image was built by another commit), so one
+    // line between the deploy and the verifier drops the expected commit when SLIPWAY_EXPECT_CONTENT_KEY is set.
+    expect(script).toHaveLength(5);
     expect(script[1]).toBe('slipway_deploy');
-    expect(script[2]).toBe(verifier);
+    expect(script[2]).toBe(`if [ -n "\${SLIPWAY_EXPECT_CONTENT_KEY:-}" ]; then SLIPWAY_EXPECT_COMMIT=''; fi`);
+    expect(script[3]).toBe(verifier);
+    expect(script[4]).toBe('slipway_deployed');
     expect(expanded['web-deploy-staging']?.resource_group).toBe('staging/web');
 
     // Each app keeps its own values although both include the same templates.

@@ -191,6 +191,38 @@ describe('trunk-based (weather-app as it is, and the README example)', () => {
       'weather-app-trivy: on_success',
     ]);
     expect(needsProblems(jobs)).toEqual([]);
+    // Without a build, the release still waits for the checks (needs, not stages, order it).
+    expect(
+      jobs!
+        .get('weather-app-release')!
+        .needs.filter((need) => jobs!.has(need.job))
+        .map((need) => need.job),
+    ).toEqual(['weather-app-lint', 'weather-app-test']);
+  });
+
+  it('a release tag with a content key (from slipway plan) looks its image up or builds it before the release', () => {
+    const jobs = pipelineFor(app, { ...tag('v1.4.0'), SLIPWAY_CONTENT_KEY: '0123456789abcdef' });
+    expect(summary(jobs)).toEqual([
+      'weather-app-build: on_success',
+      'weather-app-deploy-production: manual (non-blocking)',
+      'weather-app-lint: on_success',
+      'weather-app-release: on_success',
+      'weather-app-rollback-production: manual (non-blocking)',
+      'weather-app-test: on_success',
+      'weather-app-trivy: on_success',
+    ]);
+    expect(needsProblems(jobs)).toEqual([]);
+    expect(
+      jobs!
+        .get('weather-app-release')!
+        .needs.filter((need) => jobs!.has(need.job))
+        .map((need) => need.job),
+    ).toEqual(['weather-app-lint', 'weather-app-test', 'weather-app-build']);
+    // A tag that is not a release still gets checks only, key or not.
+    expect(summary(pipelineFor(app, { ...tag('foo'), SLIPWAY_CONTENT_KEY: '0123456789abcdef' }))).toEqual([
+      'weather-app-lint: on_success',
+      'weather-app-test: on_success',
+    ]);
   });
 
   it.each(['foo', 'v1.2', 'nightly-2026-11-29'])(
@@ -286,8 +318,11 @@ describe('run-time switches reach the app pipelines (trigger:forward at both lev
         }
       }
     }
-    expect([...switches]).toEqual(['SLIPWAY_DELIVERY_DISABLED']);
-    for (const name of switches) expect(readme).toContain(`${name}=true`);
+    // SLIPWAY_DELIVERY_DISABLED is an on/off switch (documented as `=true`); SLIPWAY_CONTENT_KEY is a value that
+    // slipway plan passes each app pipeline (documented by name).
+    expect([...switches].sort()).toEqual(['SLIPWAY_CONTENT_KEY', 'SLIPWAY_DELIVERY_DISABLED']);
+    expect(readme).toContain('SLIPWAY_DELIVERY_DISABLED=true');
+    expect(readme).toMatch(/content key \(`SLIPWAY_CONTENT_KEY`, which `slipway plan` passes/);
     expect(readme).toMatch(/Minimum role to\s+use pipeline variables/);
   });
 });
