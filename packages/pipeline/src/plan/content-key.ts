@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
 import { z } from 'zod';
+import { runTurbo } from './turbo';
 
 /**
  * The turbo task whose hash is an app's content key. It never runs (no workspace has an `image` script); it only
@@ -45,35 +45,16 @@ function hashingEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return {
     PATH: env.PATH ?? process.env.PATH,
     HOME: env.HOME ?? process.env.HOME,
-    TURBO_TELEMETRY_DISABLED: '1',
-    TURBO_NO_UPDATE_NOTIFIER: '1',
-    NO_COLOR: '1',
     [IMAGE_BUILD_ARGS_VARIABLE]: (env[IMAGE_BUILD_ARGS_VARIABLE] ?? '').trim().split(/\s+/).sort().join(' '),
   };
 }
 
 function runTurboDryRun(cwd: string, filter: string, env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'turbo',
-      ['run', CONTENT_KEY_TASK, '--dry=json', `--filter=${filter}`],
-      { cwd, maxBuffer: 64 * 1024 * 1024, env: hashingEnvironment(env) },
-      (error, stdout, stderr) => {
-        if (error) {
-          const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-          reject(
-            new Error(
-              missing
-                ? 'turbo is not on PATH; install the workspace (npm ci) and run slipway through npx or npm run'
-                : `turbo run ${CONTENT_KEY_TASK} --dry=json failed: ${stderr.trim() || error.message}`,
-            ),
-          );
-          return;
-        }
-        resolve(stdout);
-      },
-    );
-  });
+  return runTurbo(
+    cwd,
+    ['run', CONTENT_KEY_TASK, '--dry=json', `--filter=${filter}`],
+    hashingEnvironment(env),
+  );
 }
 
 /**

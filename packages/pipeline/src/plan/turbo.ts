@@ -49,15 +49,20 @@ export interface TurboWorkspaceView {
   affected: TurboAffectedPackage[] | undefined;
 }
 
-function runTurboQuery(cwd: string, query: string): Promise<string> {
+/**
+ * Runs the workspace's turbo with `args` in `cwd` and resolves with its stdout.
+ * `env` defaults to this process's environment; telemetry, the update notifier and colours are always off.
+ * Rejects with one clear line when turbo is not installed or exits non-zero (its stderr, trimmed).
+ */
+export function runTurbo(cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       'turbo',
-      ['query', query],
+      args,
       {
         cwd,
         maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1' },
+        env: { ...env, TURBO_TELEMETRY_DISABLED: '1', TURBO_NO_UPDATE_NOTIFIER: '1', NO_COLOR: '1' },
       },
       (error, stdout, stderr) => {
         if (error) {
@@ -66,7 +71,7 @@ function runTurboQuery(cwd: string, query: string): Promise<string> {
             new Error(
               missing
                 ? 'turbo is not on PATH; install the workspace (npm ci) and run slipway through npx or npm run'
-                : `turbo query failed: ${stderr.trim() || error.message}`,
+                : `turbo ${args[0]} failed: ${stderr.trim() || error.message}`,
             ),
           );
           return;
@@ -75,6 +80,10 @@ function runTurboQuery(cwd: string, query: string): Promise<string> {
       },
     );
   });
+}
+
+function runTurboQuery(cwd: string, query: string): Promise<string> {
+  return runTurbo(cwd, ['query', query]);
 }
 
 const REASON_FIELDS = `reason {
