@@ -1,6 +1,6 @@
 import {
   createLogger,
-  exitOnConfigError,
+  exitOnStartupError,
   HealthRegistry,
   loadConfigOrExit,
   resolveVersionInfo,
@@ -77,13 +77,4 @@ async function main(): Promise<void> {
 
 // A bad setting (also a HOST or PORT the server cannot listen on) ends start-up with one line naming the
 // variables, exit 78; anything else is a crash, exit 1.
-main().catch((error: unknown) => {
-  try {
-    exitOnConfigError(error);
-  } catch {
-    process.stderr.write(
-      `saved-cities failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    process.exit(1);
-  }
-});
+main().catch((error: unknown) => exitOnStartupError('saved-cities', error));

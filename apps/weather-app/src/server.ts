@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createLogger,
-  exitOnConfigError,
+  exitOnStartupError,
   HealthRegistry,
   loadConfigOrExit,
   resolveVersionInfo,
@@ -59,13 +59,4 @@ async function main(): Promise<void> {
 
 // A bad setting (also a HOST or PORT the server cannot listen on) ends start-up with one line naming the
 // variables, exit 78; anything else is a crash, exit 1.
-main().catch((error: unknown) => {
-  try {
-    exitOnConfigError(error);
-  } catch {
-    process.stderr.write(
-      `weather-app failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    process.exit(1);
-  }
-});
+main().catch((error: unknown) => exitOnStartupError('weather-app', error));

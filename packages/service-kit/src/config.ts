@@ -123,6 +123,22 @@ export function exitOnConfigError(error: unknown): never {
   process.exit(CONFIG_ERROR_EXIT_CODE);
 }
 
+/**
+ * For an entry point's `main().catch(...)`: a ConfigError (a bad variable, also a HOST or PORT the server cannot
+ * listen on) ends start-up with its one line on stderr and exit 78; anything else is a crash:
+ * "<service> failed to start: <message>" on stderr and exit 1.
+ */
+export function exitOnStartupError(service: string, error: unknown): never {
+  try {
+    exitOnConfigError(error);
+  } catch {
+    process.stderr.write(
+      `${service} failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  }
+}
+
 /** For entry points: a bad environment stops start-up with one line on stderr and exit code 78. */
 export function loadConfigOrExit<S extends z.ZodType>(
   schema: S,

@@ -4,6 +4,7 @@ export {
   CONFIG_ERROR_EXIT_CODE,
   ConfigError,
   exitOnConfigError,
+  exitOnStartupError,
   integerVariable,
   loadConfig,
   loadConfigOrExit,
