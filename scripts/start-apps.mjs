@@ -94,3 +94,12 @@ function stopAll(signal) {
   }
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(signal));
+// npm does not pass a SIGTERM on to this script, so once npm itself is gone, the apps are stopped as if signalled.
+const parent = process.ppid;
+setInterval(() => {
+  try {
+    process.kill(parent, 0);
+  } catch {
+    stopAll('SIGTERM');
+  }
+}, 1000).unref();
