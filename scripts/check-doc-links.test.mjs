@@ -36,6 +36,17 @@ test('the README links to every page in docs/', () => {
   );
 });
 
+// Issue 13: the README had grown to 926 lines (94 KB) with the runbooks in it. Long guides belong in docs/.
+test('the README stays a map a newcomer reads in five minutes: at most 200 lines and 16 KB', () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const lines = readme.split('\n').length - 1;
+  const bytes = Buffer.byteLength(readme);
+  assert.ok(
+    lines <= 200 && bytes <= 16 * 1024,
+    `README.md has ${lines} lines and ${bytes} bytes: move a guide to docs/`,
+  );
+});
+
 test('heading ids follow GitLab, and GitHub where they differ', () => {
   assert.equal(
     slug('Images by content: build once, reconcile, self-heal'),
