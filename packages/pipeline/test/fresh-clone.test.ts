@@ -1,5 +1,5 @@
 // What a newcomer does on a fresh clone, done for real in a temporary copy of this repository after `npm ci`:
-// 1. every variable the README's configuration table documents, and every variable each app declares, reaches the
+// 1. every variable docs/configuration.md documents, and every variable each app declares, reaches the
 //    app's process under `npm start` and `npm run dev` (turbo's strict env mode drops whatever is not passed through);
 // 2. `npm run new:service -- <name>` creates a service whose lint and tests pass and that `slipway plan` plans,
 //    touching only apps/<name> and the lockfile; bad names write nothing.
@@ -18,7 +18,7 @@ import {
   makeTempDir,
   removeDir,
 } from './support/fixture-repository';
-import { documentedVariables } from './support/documented-variables';
+import { documentedConfiguration } from './support/documented-variables';
 
 const run = promisify(execFile);
 const NPM_ENV = { HUSKY: '0', CI: 'true', npm_config_audit: 'false', npm_config_fund: 'false' };
@@ -189,7 +189,7 @@ describe('a fresh clone', () => {
   it('hands every documented and declared variable to each app under npm start and npm run dev', async () => {
     const apps = readRepositoryApps(repo);
     const declaredAnywhere = new Set(apps.flatMap((app) => app.variables.map((variable) => variable.name)));
-    const documented = documentedVariables(readFileSync(path.join(repo, 'README.md'), 'utf8'));
+    const documented = documentedConfiguration(repo);
     // Every documented variable is one this test sets: a chassis one, PORT/HOST, or an app's declared one.
     expect(
       documented.filter(

@@ -1,6 +1,7 @@
 // The apps' declarations (apps/<app>/package.json "slipway") are the one source of each app's runtime variables
 // and secrets. These tests hold the repository to that: turbo passes exactly the declared variables through,
-// the README documents every one, ports do not collide, and nothing outside apps/ names an app.
+// docs/configuration.md (or the app's README) documents every one, ports do not collide, and nothing outside
+// apps/ names an app.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import {
   turboPassThroughProblems,
   type RepositoryApp,
 } from '../src/repo/apps';
-import { documentedVariables } from './support/documented-variables';
+import { documentedConfiguration, documentedVariables } from './support/documented-variables';
 import { makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
 
 const apps = readRepositoryApps(REPOSITORY_ROOT);
@@ -38,9 +39,8 @@ describe('the apps of this repository', () => {
     expect(new Set(ports).size).toBe(ports.length);
   });
 
-  it('have every declared variable documented (root README or the app README), and the README no stray one', () => {
-    const rootReadme = readFileSync(path.join(REPOSITORY_ROOT, 'README.md'), 'utf8');
-    const rootDocumented = documentedVariables(rootReadme);
+  it('have every declared variable documented (docs/configuration.md or the app README), and no stray one', () => {
+    const rootDocumented = documentedConfiguration(REPOSITORY_ROOT);
     const turbo = JSON.parse(readFileSync(path.join(REPOSITORY_ROOT, 'turbo.json'), 'utf8')) as {
       globalEnv?: string[];
       globalPassThroughEnv?: string[];
@@ -54,7 +54,7 @@ describe('the apps of this repository', () => {
       try {
         appDocumented = documentedVariables(readFileSync(appReadme, 'utf8'));
       } catch {
-        // no app README: the root table must have them
+        // no app README: docs/configuration.md must have them
       }
       return app.variables
         .map((variable) => variable.name)
