@@ -2,7 +2,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   preset: '@slipway/jest-preset',
-  testMatch: ['<rootDir>/browser/**/*.test.ts'],
+  testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
   maxWorkers: 1,
   testTimeout: 60_000,
   reporters: [

@@ -2,7 +2,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   preset: '@slipway/jest-preset',
-  testMatch: ['<rootDir>/reliability/**/*.test.ts'],
+  testMatch: ['<rootDir>/test/reliability/**/*.test.ts'],
   maxWorkers: 1,
   testTimeout: 120_000,
   reporters: [

@@ -7,6 +7,7 @@ import {
   startServer,
 } from '@slipway/service-kit';
 import { createApp } from './app';
+import { createCitiesModule } from './cities';
 import { savedCitiesEnvSchema } from './config';
 import { EMBEDDED_DATABASE_NOTICE, migrateToLatest, openDatabase, SchemaGate } from './database';
 import { readOwnManifest } from './manifest';
@@ -46,10 +47,9 @@ async function main(): Promise<void> {
     logger,
     version,
     health,
-    database,
-    schema,
     exposeStackTraces: config.EXPOSE_STACK_TRACES,
     secretKeys,
+    cities: createCitiesModule({ database, schema }),
   });
   logger.info(
     { database: database.engine, version: version.version, commit: version.commit, node: process.version },

@@ -8,8 +8,9 @@ import {
   resolveVersionInfo,
   startServer,
 } from '@slipway/service-kit';
-import { createApp, createWeatherService, SECRET_KEYS } from './app';
+import { createApp, SECRET_KEYS } from './app';
 import { weatherEnvSchema } from './config';
+import { createWeatherModule } from './weather';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(weatherEnvSchema);
@@ -26,14 +27,12 @@ async function main(): Promise<void> {
     releaseId: version.commit,
     serviceId: 'weather-app',
   });
-  const weather = createWeatherService(config, { logger });
   const app = createApp({
     logger,
     version,
-    weather,
     health,
+    weather: createWeatherModule(config, { logger }),
     exposeStackTraces: config.EXPOSE_STACK_TRACES,
-    rateLimitPerMinute: config.WEATHER_RATE_LIMIT_PER_MINUTE,
   });
 
   logger.info(

@@ -1,3 +1,7 @@
+/** Said wherever the embedded database is in use (start-up log, /health, every API answer). */
+export const EMBEDDED_DATABASE_NOTICE =
+  'embedded in-memory PGlite database: saved cities are lost when the process stops; set DATABASE_URL to use Postgres';
+
 /** Anything that runs one SQL statement: the pool, a transaction, a migration session. */
 export interface SqlExecutor {
   query<R extends object = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;

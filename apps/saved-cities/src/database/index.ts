@@ -4,16 +4,20 @@ import type { Database } from './database';
 import { createPgliteDatabase } from './pglite-database';
 import { createPostgresDatabase } from './postgres-database';
 
-export { DatabaseUnavailableError, type Database, type QueryOptions, type SqlExecutor } from './database';
+export {
+  DatabaseUnavailableError,
+  EMBEDDED_DATABASE_NOTICE,
+  type Database,
+  type QueryOptions,
+  type SqlExecutor,
+} from './database';
 export { isConnectionLost, isDatabaseUnavailable, repeatOnceIfConnectionLost } from './connection-lost';
+export { databaseHealthCheck } from './health-check';
 export { SchemaGate, type SchemaGateState } from './schema-gate';
 export { migrateToLatest, schemaStatus, type SchemaStatus } from './migrate';
 export { MIGRATIONS, type SchemaMigration } from './migrations';
 export { createPgliteDatabase } from './pglite-database';
 export { createPostgresDatabase } from './postgres-database';
-
-export const EMBEDDED_DATABASE_NOTICE =
-  'embedded in-memory PGlite database: saved cities are lost when the process stops; set DATABASE_URL to use Postgres';
 
 /** Postgres when DATABASE_URL is set, else the embedded PGlite. */
 export function openDatabase(config: SavedCitiesConfig, logger: Logger): Promise<Database> {

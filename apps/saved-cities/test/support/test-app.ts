@@ -1,6 +1,7 @@
 import { createLogger, HealthRegistry, type Logger } from '@slipway/service-kit';
 import type { Express } from 'express';
 import { createApp } from '../../src/app';
+import { createCitiesModule } from '../../src/cities';
 import {
   createPgliteDatabase,
   createPostgresDatabase,
@@ -58,8 +59,7 @@ export async function createTestApp(
     health,
     exposeStackTraces: false,
     secretKeys: ['DATABASE_URL'],
-    database,
-    schema,
+    cities: createCitiesModule({ database, schema }),
   });
   return {
     app,

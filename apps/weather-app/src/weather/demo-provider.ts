@@ -1,15 +1,16 @@
+import { matchKey, type City } from './city-input';
 import {
   CityNotFoundError,
   temperatureUnitFor,
   type Units,
   type WeatherProvider,
   type WeatherReport,
-} from './weather';
+} from './weather-report';
 
 type DemoCity = { name: string; country: string; celsius: number; humidity: number; description: string };
 
 // Typical late-November afternoons. Demo data is labelled as such wherever it is shown.
-export const DEMO_CITIES: readonly DemoCity[] = [
+const DEMO_CITIES: readonly DemoCity[] = [
   { name: 'London', country: 'GB', celsius: 9.4, humidity: 81, description: 'light rain' },
   { name: 'Paris', country: 'FR', celsius: 10.2, humidity: 76, description: 'overcast clouds' },
   { name: 'Berlin', country: 'DE', celsius: 4.8, humidity: 84, description: 'broken clouds' },
@@ -28,27 +29,23 @@ export const DEMO_CITIES: readonly DemoCity[] = [
   { name: 'Zürich', country: 'CH', celsius: 5.1, humidity: 88, description: 'fog' },
 ];
 
-/** Case- and accent-insensitive, so "sao paulo" and "ZURICH" find their cities as OpenWeather would. */
-function searchKey(text: string): string {
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
-}
-
-const DEMO_CITY_NAMES = DEMO_CITIES.map((c) => c.name).join(', ');
-const CITIES_BY_KEY = new Map(DEMO_CITIES.map((c) => [searchKey(c.name), c]));
+const DEMO_CITY_NAMES: readonly string[] = DEMO_CITIES.map((c) => c.name);
+const DEMO_CITY_LIST = DEMO_CITY_NAMES.join(', ');
+const CITIES_BY_PLACE = new Map(DEMO_CITIES.map((c) => [matchKey(c.name), c]));
 
 /** The embedded offline provider: `npm start` works with no API key and no internet. */
 export class DemoWeatherProvider implements WeatherProvider {
   readonly source = 'demo' as const;
+  readonly knownCities = DEMO_CITY_NAMES;
 
-  async getCurrentWeather(city: string, units: Units): Promise<WeatherReport> {
-    // OpenWeather accepts "City,CC"; so does the demo.
-    const [name = '', country] = city.split(',').map((part) => part.trim());
-    const match = CITIES_BY_KEY.get(searchKey(name));
-    if (!match || (country && searchKey(country) !== searchKey(match.country))) {
+  async getCurrentWeather(city: City, units: Units): Promise<WeatherReport> {
+    // OpenWeather accepts "City,CC", case and accents aside; so does the demo (City.match is folded that way).
+    const match = CITIES_BY_PLACE.get(city.match.place);
+    if (!match || (city.match.country && city.match.country !== matchKey(match.country))) {
       // A real city outside the sample set ("Rome") is not misspelt: say what the demo knows instead.
       throw new CityNotFoundError(
-        city,
-        `Demo mode knows only these cities: ${DEMO_CITY_NAMES}. "${city}" is not one of them; ` +
+        city.query,
+        `Demo mode knows only these cities: ${DEMO_CITY_LIST}. "${city.query}" is not one of them; ` +
           'with OPENWEATHER_API_KEY set, the service looks up any city.',
       );
     }

@@ -1,5 +1,6 @@
 import { errors as undiciErrors, request } from 'undici';
 import { z } from 'zod';
+import type { City } from './city-input';
 import { createUpstreamDispatcher, UpstreamAttempts, type UpstreamDispatcher } from './upstream-dispatcher';
 import {
   CityNotFoundError,
@@ -8,7 +9,7 @@ import {
   type Units,
   type WeatherProvider,
   type WeatherReport,
-} from './weather';
+} from './weather-report';
 
 export type OpenWeatherOptions = {
   apiKey: string;
@@ -103,7 +104,7 @@ export class OpenWeatherClient implements WeatherProvider {
     this.now = options.now ?? Date.now;
   }
 
-  async getCurrentWeather(city: string, units: Units): Promise<WeatherReport> {
+  async getCurrentWeather(city: City, units: Units): Promise<WeatherReport> {
     const waitMs = this.rateLimitedUntil - this.now();
     if (waitMs > 0) {
       throw upstreamErrors.rateLimited(
@@ -114,7 +115,7 @@ export class OpenWeatherClient implements WeatherProvider {
 
     const url = new URL(this.endpoint);
     // URLSearchParams encodes `&`, `=`, `#` and the rest, so a city can never add or override parameters.
-    url.search = new URLSearchParams({ q: city, appid: this.options.apiKey, units }).toString();
+    url.search = new URLSearchParams({ q: city.query, appid: this.options.apiKey, units }).toString();
 
     let response;
     try {
@@ -133,7 +134,7 @@ export class OpenWeatherClient implements WeatherProvider {
     if (statusCode < 200 || statusCode >= 300) {
       // The status says everything we use; the body is discarded unread (undici closes the socket if it is long).
       await body.dump().catch(() => undefined);
-      throw this.statusError(statusCode, headers['retry-after'], city);
+      throw this.statusError(statusCode, headers['retry-after'], city.query);
     }
     const declaredLength = Number(headers['content-length']);
     if (declaredLength > MAX_UPSTREAM_BODY_BYTES) {
@@ -149,7 +150,7 @@ export class OpenWeatherClient implements WeatherProvider {
     } catch (error) {
       throw this.transportError(error);
     }
-    return this.reading(text, city, units);
+    return this.reading(text, city.query, units);
   }
 
   private statusError(statusCode: number, retryAfter: string | string[] | undefined, city: string) {

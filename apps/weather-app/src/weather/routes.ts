@@ -2,35 +2,8 @@ import { HttpError, rejectDeclaredOversizedBodies } from '@slipway/service-kit';
 import express, { type RequestHandler, type Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { parseCity, parseUnits } from './city-input';
-import { DEMO_CITIES } from './demo-provider';
-import { renderIndexPage, renderWeatherPage } from './views';
-import type { WeatherReport } from './weather';
-import type { WeatherLookup, WeatherService } from './weather-cache';
-
-function toJson({ report, cache }: WeatherLookup): string {
-  return JSON.stringify({ ...report, demo: report.source === 'demo', stale: cache === 'stale' });
-}
-
-/**
- * A cache hit hands back the same report object every time, so its JSON and its page are built once per
- * cached entry instead of once per request. WeakMaps let the entries go when the cache drops the report.
- */
-class RenderedByReport {
-  private readonly fresh = new WeakMap<WeatherReport, string>();
-  private readonly stale = new WeakMap<WeatherReport, string>();
-
-  constructor(private readonly render: (lookup: WeatherLookup) => string) {}
-
-  get(lookup: WeatherLookup): string {
-    const rendered = lookup.cache === 'stale' ? this.stale : this.fresh;
-    let text = rendered.get(lookup.report);
-    if (text === undefined) {
-      text = this.render(lookup);
-      rendered.set(lookup.report, text);
-    }
-    return text;
-  }
-}
+import { renderIndexPage, weatherJson, weatherPage } from './views';
+import type { WeatherService } from './weather-service';
 
 const FORM_BODY_LIMIT_BYTES = 4 * 1024;
 
@@ -67,17 +40,16 @@ export type WeatherRouteOptions = {
   rateLimitPerMinute?: number;
 };
 
+/**
+ * `GET /` (the form), `POST /weather` (the page) and `GET /api/weather?city=&units=` (JSON). Each parses its
+ * input once (city-input.ts) and asks the service; errors go to the chassis's error mapping as HttpErrors.
+ */
 export function weatherRoutes(weather: WeatherService, options: WeatherRouteOptions = {}): Router {
   const router = express.Router();
   const limited: RequestHandler[] = options.rateLimitPerMinute
     ? [perClientLimit(options.rateLimitPerMinute)]
     : [];
-  const demo = weather.source === 'demo';
-  const indexPage = renderIndexPage({ demo, demoCities: DEMO_CITIES.map((c) => c.name) });
-  const jsonBodies = new RenderedByReport(toJson);
-  const weatherPages = new RenderedByReport(({ report, cache }) =>
-    renderWeatherPage(report, { stale: cache === 'stale' }),
-  );
+  const indexPage = renderIndexPage({ demo: weather.source === 'demo', demoCities: weather.knownCities });
 
   router.get('/', (_req, res) => {
     res.type('html').send(indexPage);
@@ -92,7 +64,7 @@ export function weatherRoutes(weather: WeatherService, options: WeatherRouteOpti
       const city = parseCity((req.body as Record<string, unknown> | undefined)?.city);
       const units = parseUnits((req.body as Record<string, unknown> | undefined)?.units);
       const lookup = await weather.lookup(city, units);
-      res.set('x-cache', lookup.cache).type('html').send(weatherPages.get(lookup));
+      res.set('x-cache', lookup.cache).type('html').send(weatherPage(lookup));
     },
   );
 
@@ -102,7 +74,7 @@ export function weatherRoutes(weather: WeatherService, options: WeatherRouteOpti
     const city = parseCity(query.city);
     const units = parseUnits(query.units);
     const lookup = await weather.lookup(city, units);
-    res.set('x-cache', lookup.cache).type('json').send(jsonBodies.get(lookup));
+    res.set('x-cache', lookup.cache).type('json').send(weatherJson(lookup));
   });
 
   return router;

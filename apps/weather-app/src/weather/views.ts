@@ -1,6 +1,7 @@
 import { escapeHtml, type ProblemDetails } from '@slipway/service-kit';
 import { MAX_CITY_LENGTH } from './city-input';
-import type { WeatherReport } from './weather';
+import type { WeatherReport } from './weather-report';
+import type { WeatherLookup } from './weather-service';
 
 // No inline scripts, so helmet's default Content-Security-Policy holds; inline styles are allowed by it.
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
@@ -76,6 +77,37 @@ ${report.source === 'demo' ? DEMO_NOTICE : ''}${staleNote}
 <p><a href="/">Check another city</a></p>`,
   );
 }
+
+/**
+ * A cache hit hands back the same report object every time, so its page and its JSON are rendered once per
+ * cached reading instead of once per request. Rendering depends on nothing but the lookup, so one memo serves
+ * every app instance; the WeakMaps let a text go when the service's cache drops its report.
+ */
+function renderedOncePerReading(
+  render: (lookup: WeatherLookup) => string,
+): (lookup: WeatherLookup) => string {
+  const fresh = new WeakMap<WeatherReport, string>();
+  const stale = new WeakMap<WeatherReport, string>();
+  return (lookup) => {
+    const rendered = lookup.cache === 'stale' ? stale : fresh;
+    let text = rendered.get(lookup.report);
+    if (text === undefined) {
+      text = render(lookup);
+      rendered.set(lookup.report, text);
+    }
+    return text;
+  };
+}
+
+/** The weather page (HTML) of a lookup, with the stale-if-error note when it came from a stale entry. */
+export const weatherPage = renderedOncePerReading(({ report, cache }) =>
+  renderWeatherPage(report, { stale: cache === 'stale' }),
+);
+
+/** The JSON API's body: the report, plus `demo` (demo data) and `stale` (served past its TTL). */
+export const weatherJson = renderedOncePerReading(({ report, cache }) =>
+  JSON.stringify({ ...report, demo: report.source === 'demo', stale: cache === 'stale' }),
+);
 
 /**
  * The error page of this service. In demo mode every error page (an unknown city, a 400, a 404 for a path)

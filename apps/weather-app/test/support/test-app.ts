@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { createLogger, HealthRegistry, resolveVersionInfo } from '@slipway/service-kit';
-import { createApp, createWeatherService, SECRET_KEYS } from '../../src/app';
+import { createApp, SECRET_KEYS } from '../../src/app';
 import { weatherEnvSchema } from '../../src/config';
+import { createWeatherModule } from '../../src/weather';
 
 /** The real app wired as server.ts wires it, from an environment, with logs captured in memory. */
 export function buildTestApp(env: Record<string, string>, options: { now?: () => number } = {}) {
@@ -19,14 +20,7 @@ export function buildTestApp(env: Record<string, string>, options: { now?: () =>
   });
   const version = resolveVersionInfo({ env: { APP_VERSION: '9.9.9', GIT_COMMIT_SHA: 'c'.repeat(40) } });
   const health = new HealthRegistry({ version: version.version, releaseId: version.commit });
-  const weather = createWeatherService(config, { ...options, logger });
-  const app = createApp({
-    logger,
-    version,
-    weather,
-    health,
-    exposeStackTraces: config.EXPOSE_STACK_TRACES,
-    rateLimitPerMinute: config.WEATHER_RATE_LIMIT_PER_MINUTE,
-  });
+  const weather = createWeatherModule(config, { ...options, logger });
+  const app = createApp({ logger, version, health, weather, exposeStackTraces: config.EXPOSE_STACK_TRACES });
   return { app, weather, health, logger, logs: () => chunks.join('') };
 }

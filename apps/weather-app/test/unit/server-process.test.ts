@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 
 // The compiled entry point, as `npm start` and the container image run it (turbo builds it before testing).
-const SERVER = join(__dirname, '..', 'dist', 'server.js');
+const SERVER = join(__dirname, '..', '..', 'dist', 'server.js');
 
 // Every process a test starts is killed after it, whether the test passed or failed, so a failing assertion
 // can never leave a server listening (and a Jest run waiting on it).
@@ -57,7 +57,7 @@ describe('the weather-app process', () => {
     // One pipe for stdout and stderr, so the order is the order a terminal shows.
     const npm = process.env.npm_execpath ? `"${process.execPath}" "${process.env.npm_execpath}"` : 'npm';
     const child = spawn('sh', ['-c', `exec ${npm} start -- weather-app 2>&1`], {
-      cwd: join(__dirname, '..', '..', '..'),
+      cwd: join(__dirname, '..', '..', '..', '..'),
       env: { ...process.env, PORT: 'abc', SHUTDOWN_TIMEOUT_MS: '5s' },
       stdio: ['ignore', 'pipe', 'ignore'],
     });

@@ -1,4 +1,5 @@
 import { HttpError } from '@slipway/service-kit';
+import type { City } from './city-input';
 
 export const UNITS = ['imperial', 'metric'] as const;
 export type Units = (typeof UNITS)[number];
@@ -27,7 +28,10 @@ export type WeatherReport = {
 /** Where weather comes from: OpenWeather, or the embedded demo data when no API key is configured. */
 export interface WeatherProvider {
   readonly source: WeatherReport['source'];
-  getCurrentWeather(city: string, units: Units): Promise<WeatherReport>;
+  /** The only cities this provider answers for, by display name (the demo's sample set); absent: any city. */
+  readonly knownCities?: readonly string[];
+  /** Throws CityNotFoundError for a city the provider does not know, an UpstreamError when it cannot answer. */
+  getCurrentWeather(city: City, units: Units): Promise<WeatherReport>;
 }
 
 export function temperatureUnitFor(units: Units): WeatherReport['temperatureUnit'] {

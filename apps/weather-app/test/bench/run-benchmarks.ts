@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { OpenWeatherStub, STUB_API_KEY } from '../test/support/openweather-stub';
+import { OpenWeatherStub, STUB_API_KEY } from '../support/openweather-stub';
 import {
   cpuSeconds,
   residentSetBytes,
@@ -9,7 +9,7 @@ import {
   startWeatherApp,
   weatherAppRoot,
   type NodeProcess,
-} from './processes';
+} from '../support/processes';
 
 type BenchFlags = {
   durationSeconds: number;
@@ -107,7 +107,7 @@ async function runWrk(
   connections: number,
   durationSeconds: number,
 ): Promise<Sample> {
-  const script = join(weatherAppRoot(), 'bench', 'wrk-report.lua');
+  const script = join(weatherAppRoot(), 'test', 'bench', 'wrk-report.lua');
   const lines = requests.map(({ method, path, form }) => `${method} ${path} ${form ?? ''}`.trim());
   let stdout: string;
   try {

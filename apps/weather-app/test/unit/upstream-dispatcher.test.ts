@@ -6,8 +6,8 @@ import {
   createUpstreamDispatcher,
   IDLE_KEEP_ALIVE_MS,
   UpstreamAttempts,
-} from '../src/weather/upstream-dispatcher';
-import { OpenWeatherStub, STUB_API_KEY } from './support/openweather-stub';
+} from '../../src/weather/upstream-dispatcher';
+import { OpenWeatherStub, STUB_API_KEY } from '../support/openweather-stub';
 
 // The retry policy on its own, for what the OpenWeather client never sends (it only GETs).
 describe('the upstream dispatcher’s retry policy', () => {

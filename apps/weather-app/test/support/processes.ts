@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
 /**
- * The weather-app package directory. Found by walking up, because this file runs both from bench/ (ts-jest)
+ * The weather-app package directory. Found by walking up, because this file runs both from test/ (ts-jest)
  * and from the compiled bench build under node_modules/.cache.
  */
 export function weatherAppRoot(): string {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { OpenWeatherStub, STUB_API_KEY } from '../test/support/openweather-stub';
+import { OpenWeatherStub, STUB_API_KEY } from '../support/openweather-stub';
 import { FORM_HEADERS, startAppAgainstStub, type AppUnderTest } from './app-under-test';
 
 // Pieces that try to end the parameter, add or override one, or break percent-decoding.

@@ -1,11 +1,12 @@
 import { LRUCache } from 'lru-cache';
 import { HttpError, type CheckResult, type Logger } from '@slipway/service-kit';
-import { CityNotFoundError, type Units, type WeatherProvider, type WeatherReport } from './weather';
+import type { City } from './city-input';
+import { CityNotFoundError, type Units, type WeatherProvider, type WeatherReport } from './weather-report';
 
 export type CacheStatus = 'hit' | 'miss' | 'stale';
 export type WeatherLookup = { report: WeatherReport; cache: CacheStatus };
 
-export type WeatherCacheOptions = {
+export type WeatherServiceOptions = {
   /** Fresh for this long. OpenWeather updates at most every 10 minutes. */
   ttlMs: number;
   /** After going stale, an entry may still be served this long if the upstream fails. */
@@ -44,7 +45,7 @@ export class WeatherService {
 
   constructor(
     private readonly provider: WeatherProvider,
-    private readonly options: WeatherCacheOptions,
+    private readonly options: WeatherServiceOptions,
   ) {
     this.entries = new LRUCache({ max: options.maxEntries });
     this.now = options.now ?? Date.now;
@@ -54,13 +55,19 @@ export class WeatherService {
     return this.provider.source;
   }
 
+  /** The only cities the provider answers for (the demo's sample set), for the pages to list; [] means any. */
+  get knownCities(): readonly string[] {
+    return this.provider.knownCities ?? [];
+  }
+
   /** How many times the upstream provider has been called; for tests and benchmarks of upstream economy. */
   get upstreamCallCount(): number {
     return this.upstreamCalls;
   }
 
-  lookup(city: string, units: Units): Promise<WeatherLookup> {
-    const key = `${units}:${city.normalize('NFC').toLowerCase()}`;
+  /** A reading of `city` in `units`, from the cache or the provider; rejects with the provider's HttpErrors. */
+  lookup(city: City, units: Units): Promise<WeatherLookup> {
+    const key = `${units}:${city.key}`;
     const entry = this.entries.get(key);
     const age = entry ? this.now() - entry.storedAt : Infinity;
     if (entry && 'notFound' in entry) {
@@ -79,7 +86,7 @@ export class WeatherService {
     return pending;
   }
 
-  private async refresh(key: string, city: string, units: Units): Promise<WeatherLookup> {
+  private async refresh(key: string, city: City, units: Units): Promise<WeatherLookup> {
     this.upstreamCalls += 1;
     try {
       const report = await this.provider.getCurrentWeather(city, units);
@@ -107,7 +114,7 @@ export class WeatherService {
               cause:
                 error instanceof HttpError ? String(error.options.cause ?? error.message) : String(error),
             },
-            city,
+            city: city.query,
             units,
           },
           'upstream failed; serving the last reading (stale-if-error)',

@@ -1,4 +1,4 @@
-import { OpenWeatherStub } from '../test/support/openweather-stub';
+import { OpenWeatherStub } from '../support/openweather-stub';
 import { startAppAgainstStub, type AppUnderTest } from './app-under-test';
 
 const REQUESTS = 150;

@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { OpenWeatherStub } from '../test/support/openweather-stub';
+import { OpenWeatherStub } from '../support/openweather-stub';
 import { startAppAgainstStub, type AppUnderTest } from './app-under-test';
 
 const DRAIN_DELAY_MS = 1000;

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { OpenWeatherStub, type StubBehaviour } from '../test/support/openweather-stub';
+import { OpenWeatherStub, type StubBehaviour } from '../support/openweather-stub';
 import { FORM_HEADERS, startAppAgainstStub, type AppUnderTest } from './app-under-test';
 
 // Generous, so that a healthy loopback call on a loaded CI runner never times out; the slow fault is far slower.

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { OpenWeatherStub } from '../test/support/openweather-stub';
+import { OpenWeatherStub } from '../support/openweather-stub';
 import { FORM_HEADERS, startAppAgainstStub, type AppUnderTest } from './app-under-test';
 
 const LOAD_SECONDS = 30;

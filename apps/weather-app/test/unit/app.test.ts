@@ -1,11 +1,10 @@
 import request from 'supertest';
-import { OpenWeatherStub, STUB_API_KEY } from './support/openweather-stub';
+import { OpenWeatherStub, STUB_API_KEY } from '../support/openweather-stub';
 import { createLogger, HealthRegistry, resolveVersionInfo } from '@slipway/service-kit';
-import { createApp } from '../src/app';
-import { weatherEnvSchema } from '../src/config';
-import type { WeatherProvider } from '../src/weather/weather';
-import { WeatherService } from '../src/weather/weather-cache';
-import { buildTestApp } from './support/test-app';
+import { createApp } from '../../src/app';
+import { weatherEnvSchema } from '../../src/config';
+import { createWeatherModule, type WeatherProvider } from '../../src/weather';
+import { buildTestApp } from '../support/test-app';
 
 describe('weather-app in demo mode (no API key)', () => {
   const { app } = buildTestApp({});
@@ -310,16 +309,10 @@ describe('weather-app with OpenWeather (loopback stub)', () => {
       source: 'openweather',
       getCurrentWeather: () => Promise.reject(new TypeError('provider bug')),
     };
-    const weather = new WeatherService(broken, {
-      ttlMs: 1,
-      staleIfErrorMs: 0,
-      notFoundTtlMs: 0,
-      maxEntries: 1,
-    });
     const app = createApp({
       logger: createLogger({ level: 'silent' }),
       version: resolveVersionInfo({ env: {} }),
-      weather,
+      weather: createWeatherModule(config, { provider: broken }),
       health: new HealthRegistry({ version: '0', releaseId: '0' }),
       exposeStackTraces: config.EXPOSE_STACK_TRACES,
     });

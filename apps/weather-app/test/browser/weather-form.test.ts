@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startWeatherApp, weatherAppRoot, type NodeProcess } from '../bench/processes';
+import { startWeatherApp, weatherAppRoot, type NodeProcess } from '../support/processes';
 
 // Debian's chromium; playwright-core never downloads a browser. CHROMIUM_PATH points elsewhere if needed.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

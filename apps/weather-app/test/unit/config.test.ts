@@ -1,5 +1,5 @@
 import { loadConfig } from '@slipway/service-kit';
-import { weatherEnvSchema } from '../src/config';
+import { weatherEnvSchema } from '../../src/config';
 
 describe('weather-app configuration', () => {
   it('defaults to the demo provider without a key, and to OpenWeather with one', () => {

@@ -6,11 +6,11 @@ import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { postgresAvailable, startPostgres } from '../test/support/postgres-server';
+import { postgresAvailable, startPostgres } from '../support/postgres-server';
 
 const run = promisify(execFile);
-// Compiled to node_modules/.cache/saved-cities-bench/bench/: four levels below the app.
-const APP = join(__dirname, '..', '..', '..', '..');
+// Compiled to node_modules/.cache/saved-cities-bench/test/bench/: five levels below the app.
+const APP = join(__dirname, '..', '..', '..', '..', '..');
 
 interface WrkResult {
   requests: number;
@@ -69,7 +69,7 @@ async function wrk(
       `${seconds}s`,
       '--latency',
       '-s',
-      join(APP, 'bench', 'wrk-cities.lua'),
+      join(APP, 'test', 'bench', 'wrk-cities.lua'),
       url,
     ],
     { env: { PATH: process.env.PATH ?? '', MODE: mode }, maxBuffer: 16 * 1024 * 1024 },

@@ -1,11 +1,12 @@
-import { CityNotFoundError, UpstreamError } from '../src/weather/weather';
+import { CityNotFoundError, UpstreamError } from '../../src/weather/weather-report';
+import { parseCity } from '../../src/weather/city-input';
 import {
   MAX_UPSTREAM_BODY_BYTES,
   OpenWeatherClient,
   RETRY_AFTER_MAX_SECONDS,
   retryAfterSeconds,
-} from '../src/weather/openweather-client';
-import { closedPort, OpenWeatherStub, STUB_API_KEY } from './support/openweather-stub';
+} from '../../src/weather/openweather-client';
+import { closedPort, OpenWeatherStub, STUB_API_KEY } from '../support/openweather-stub';
 
 describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
   const stub = new OpenWeatherStub();
@@ -42,7 +43,7 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
 
   async function failure(city = 'London'): Promise<UpstreamError | CityNotFoundError> {
     try {
-      await client.getCurrentWeather(city, 'imperial');
+      await client.getCurrentWeather(parseCity(city), 'imperial');
     } catch (error) {
       expect(String((error as Error).message)).not.toContain(STUB_API_KEY);
       expect(JSON.stringify(error)).not.toContain(STUB_API_KEY);
@@ -52,7 +53,7 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
   }
 
   it('calls /data/2.5/weather with q, appid and units, and maps the answer', async () => {
-    const report = await client.getCurrentWeather('London', 'imperial');
+    const report = await client.getCurrentWeather(parseCity('London'), 'imperial');
     expect(report).toMatchObject({
       city: 'London',
       country: 'GB',
@@ -73,13 +74,13 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
   });
 
   it('asks for metric units when told to', async () => {
-    const report = await client.getCurrentWeather('London', 'metric');
+    const report = await client.getCurrentWeather(parseCity('London'), 'metric');
     expect(report).toMatchObject({ temperature: 12, temperatureUnit: '°C' });
     expect(stub.received[0]?.query.get('units')).toBe('metric');
   });
 
   it('cannot be made to inject parameters: the whole input is one q value', async () => {
-    await client.getCurrentWeather('London&appid=x&units=standard#frag', 'imperial');
+    await client.getCurrentWeather(parseCity('London&appid=x&units=standard#frag'), 'imperial');
     const query = stub.received[0]!.query;
     expect(query.getAll('q')).toEqual(['London&appid=x&units=standard#frag']);
     expect(query.getAll('appid')).toEqual([STUB_API_KEY]);
@@ -87,11 +88,11 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
   });
 
   it('sends unicode cities intact', async () => {
-    const report = await client.getCurrentWeather('Zürich', 'metric');
+    const report = await client.getCurrentWeather(parseCity('Zürich'), 'metric');
     expect(stub.received[0]?.query.get('q')).toBe('Zürich');
     expect(stub.received[0]?.rawQuery).toContain('q=Z%C3%BCrich');
     expect(report.city).toBe('Zürich');
-    await client.getCurrentWeather('東京', 'metric');
+    await client.getCurrentWeather(parseCity('東京'), 'metric');
     expect(stub.received[1]?.query.get('q')).toBe('東京');
   });
 
@@ -126,7 +127,7 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
     expect(stub.received).toHaveLength(1);
 
     now += 12_000;
-    await client.getCurrentWeather('Paris', 'metric');
+    await client.getCurrentWeather(parseCity('Paris'), 'metric');
     expect(stub.received).toHaveLength(2);
   });
 
@@ -207,7 +208,7 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
 
   it('renders a partial reading: missing fields are null, the place falls back to what was asked for', async () => {
     answerWith({ name: '', sys: undefined, weather: [], main: { temp: 50.4 }, dt: undefined });
-    const report = await client.getCurrentWeather('Springfield,US', 'imperial');
+    const report = await client.getCurrentWeather(parseCity('Springfield,US'), 'imperial');
     expect(report).toMatchObject({
       city: 'Springfield,US',
       country: '',
@@ -222,7 +223,7 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
       main: { humidity: 40 },
       sys: { country: null },
     });
-    expect(await client.getCurrentWeather('Oslo', 'metric')).toMatchObject({
+    expect(await client.getCurrentWeather(parseCity('Oslo'), 'metric')).toMatchObject({
       city: 'Oslo',
       country: '',
       temperature: null,
@@ -258,12 +259,12 @@ describe('OpenWeatherClient against a loopback OpenWeather stub', () => {
   });
 
   it('retries once, on a new connection, when a reused connection is closed before any answer', async () => {
-    await client.getCurrentWeather('London', 'metric');
+    await client.getCurrentWeather(parseCity('London'), 'metric');
     // undici puts the socket back in its pool just after the body ended.
     await new Promise((resolve) => setTimeout(resolve, 20));
     const connectionsBefore = stub.connections;
     stub.behaviour = { kind: 'drop-reused' };
-    const report = await client.getCurrentWeather('Paris', 'metric');
+    const report = await client.getCurrentWeather(parseCity('Paris'), 'metric');
     expect(report.city).toBe('Paris');
     expect(stub.received.map((r) => r.query.get('q'))).toEqual(['London', 'Paris', 'Paris']);
     expect(stub.connections).toBe(connectionsBefore + 1);

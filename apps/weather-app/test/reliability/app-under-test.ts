@@ -1,5 +1,5 @@
-import { OpenWeatherStub, STUB_API_KEY } from '../test/support/openweather-stub';
-import { startWeatherApp, type NodeProcess } from '../bench/processes';
+import { OpenWeatherStub, STUB_API_KEY } from '../support/openweather-stub';
+import { startWeatherApp, type NodeProcess } from '../support/processes';
 
 /**
  * Reads the app's log lines as they come, without keeping a long run's worth of them: it counts them, keeps
