@@ -25,7 +25,7 @@ const USAGE = `Usage: npm run bench -- [--duration S] [--rounds N] [--connection
   --duration       seconds per measurement of each route (default 5)
   --rounds         measurements of each route, interleaved; the table shows medians (default 3)
   --connections    concurrent keep-alive connections (default 50)
-  --soak-seconds   length of the RSS growth run on mixed routes (default 20; the README quotes 60)
+  --soak-seconds   length of the RSS growth run on mixed routes (default 20; docs/performance.md quotes 60)
   --cold-starts    spawns measured for the cold start median (default 10)`;
 
 function parseFlags(args: string[]): BenchFlags {
