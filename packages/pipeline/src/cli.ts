@@ -7,6 +7,7 @@ import { isCommandGroup } from './command-line/command';
 import { CliUsageError } from './command-line/flags';
 import { createCommandIo, processStreams, type CommandIo, type CommandStreams } from './command-line/io';
 import { gitlabCommands } from './commands/gitlab';
+import { pipelineCommands } from './commands/pipeline';
 import { planCommand } from './commands/plan';
 import { statusCommand } from './commands/status';
 import { templatesCommand } from './commands/templates';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command | CommandGroup> = {
   verify: verifyCommand,
   gitlab: gitlabCommands,
   templates: templatesCommand,
+  pipeline: pipelineCommands,
 };
 
 /** Errors that mean the input was wrong (a flag, or a value the user gave), not that the work failed. */
