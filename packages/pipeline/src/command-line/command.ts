@@ -24,3 +24,9 @@ export interface CommandGroup {
 export function isCommandGroup(entry: Command | CommandGroup): entry is CommandGroup {
   return 'subcommands' in entry;
 }
+
+/** A command's answer to --help: its usage on stdout, exit code 0. */
+export function printUsage(io: CommandIo, usage: string): 0 {
+  io.stdout.write(`${usage}\n`);
+  return 0;
+}

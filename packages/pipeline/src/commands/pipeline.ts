@@ -1,5 +1,5 @@
 // `slipway pipeline local`: the repository's parent pipeline, run on this machine by gitlab-ci-local.
-import type { Command, CommandGroup } from '../command-line/command';
+import { printUsage, type Command, type CommandGroup } from '../command-line/command';
 import { CliUsageError, parseFlags } from '../command-line/flags';
 import type { CommandIo } from '../command-line/io';
 import {
@@ -65,10 +65,7 @@ async function runLocal(argv: string[], io: CommandIo): Promise<number> {
     },
     USAGE,
   );
-  if (flags.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (flags.help) return printUsage(io, USAGE);
   const variables = parseVariables(flags.variable ?? []);
   const defaultBranch = checkRefName('default-branch', flags['default-branch']);
   const tag = checkRefName('tag', flags.tag);

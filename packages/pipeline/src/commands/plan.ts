@@ -1,7 +1,7 @@
 // `slipway plan`: which apps a change affects, as the YAML of a dynamic child pipeline (or the plan as JSON).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Command } from '../command-line/command';
+import { printUsage, type Command } from '../command-line/command';
 import { CliUsageError, parseFlags } from '../command-line/flags';
 import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
 import {
@@ -107,10 +107,7 @@ export async function run(
   io: CommandIo = createCommandIo(processStreams()),
 ): Promise<number> {
   const options = parsePlanOptions(argv);
-  if (options === 'help') {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (options === 'help') return printUsage(io, USAGE);
   const repositoryRoot = findRepositoryRoot(io.cwd);
   const plan = await planChildPipelines({
     cwd: repositoryRoot,

@@ -1,6 +1,6 @@
 // `slipway status`: what runs where. For every app, its content key at HEAD, the image the registry holds for it,
 // and what each configured environment serves.
-import type { Command } from '../command-line/command';
+import { printUsage, type Command } from '../command-line/command';
 import { CliUsageError, parseFlags, parseSeconds } from '../command-line/flags';
 import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
 import { type AppStatus, collectStatus } from '../plan/status';
@@ -74,10 +74,7 @@ export async function run(
   io: CommandIo = createCommandIo(processStreams()),
 ): Promise<number> {
   const options = parseStatusOptions(argv);
-  if (options === 'help') {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (options === 'help') return printUsage(io, USAGE);
   const statuses = await collectStatus(findRepositoryRoot(io.cwd), io.env, options.timeoutMs, (line) =>
     io.stderr.write(`slipway status: ${line}\n`),
   );

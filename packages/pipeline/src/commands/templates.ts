@@ -2,7 +2,7 @@
 // ci-templates/README.md generated from the templates' spec headers.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from '../command-line/command';
+import { printUsage, type Command } from '../command-line/command';
 import { CliUsageError, parseFlags } from '../command-line/flags';
 import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
 import { findRepositoryRoot, listPipelineFiles, listTemplateFiles, TEMPLATES_DIRECTORY } from '../repo';
@@ -106,10 +106,7 @@ export async function run(
     USAGE,
     true,
   );
-  if (values.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (values.help) return printUsage(io, USAGE);
   const root = findRepositoryRoot(io.cwd, values.root);
   if (!existsSync(path.join(root, TEMPLATES_DIRECTORY)))
     throw new CliUsageError(`${root} has no ci-templates/ directory; pass --root`);

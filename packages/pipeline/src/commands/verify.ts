@@ -1,6 +1,6 @@
 // `slipway verify`: wait until a deployment is healthy and serves the expected commit and/or content key, then
 // smoke-test it.
-import type { Command } from '../command-line/command';
+import { printUsage, type Command } from '../command-line/command';
 import { CliUsageError, parseFlags, parseSeconds } from '../command-line/flags';
 import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
 import {
@@ -117,10 +117,7 @@ export async function run(
   io: CommandIo = createCommandIo(processStreams()),
 ): Promise<number> {
   const options = parseVerifyOptions(argv);
-  if (options === 'help') {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (options === 'help') return printUsage(io, USAGE);
   io.stdout.write(
     `verify: waiting up to ${options.timeoutSeconds}s for ${options.baseUrl.href} to serve ${describeExpected(options)}\n`,
   );

@@ -1,5 +1,5 @@
 // `slipway gitlab lint`: GitLab's own CI lint on every pipeline file and template of the repository.
-import type { Command } from '../../command-line/command';
+import { printUsage, type Command } from '../../command-line/command';
 import { CliUsageError, parseFlags } from '../../command-line/flags';
 import type { CommandIo } from '../../command-line/io';
 import { collectLintTargets, lintTarget } from '../../gitlab/ci-lint';
@@ -17,10 +17,7 @@ async function lint(argv: string[], io: CommandIo): Promise<number> {
     { ...PROJECT_OPTION, ref: { type: 'string' }, 'repo-root': { type: 'string' } },
     USAGE,
   );
-  if (flags.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (flags.help) return printUsage(io, USAGE);
   const project = resolveProject(flags.project, io.env);
   const repoRoot = findRepositoryRoot(io.cwd, flags['repo-root']);
   const targets = collectLintTargets(repoRoot);

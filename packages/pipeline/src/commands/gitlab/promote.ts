@@ -1,5 +1,5 @@
 // `slipway gitlab promote`: the production gate from the command line.
-import type { Command } from '../../command-line/command';
+import { printUsage, type Command } from '../../command-line/command';
 import { CliUsageError, parseFlags, parseSeconds } from '../../command-line/flags';
 import { confirm, type CommandIo } from '../../command-line/io';
 import { projectShape } from '../../gitlab/api-shapes';
@@ -43,10 +43,7 @@ async function promote(argv: string[], io: CommandIo): Promise<number> {
     },
     USAGE,
   );
-  if (flags.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (flags.help) return printUsage(io, USAGE);
   const project = resolveProject(flags.project, io.env);
   if (flags.pipeline !== undefined && !/^\d+$/.test(flags.pipeline)) {
     throw new CliUsageError(`--pipeline must be a pipeline ID (a number), got "${flags.pipeline}"`);

@@ -1,5 +1,5 @@
 // `slipway gitlab run`: create a pipeline and follow it, and its child pipelines, until nothing moves on its own.
-import type { Command } from '../../command-line/command';
+import { printUsage, type Command } from '../../command-line/command';
 import { CliUsageError, parseFlags, parseSeconds } from '../../command-line/flags';
 import type { CommandIo } from '../../command-line/io';
 import { followPipeline, summarizeFollow } from '../../gitlab/follow-pipeline';
@@ -27,10 +27,7 @@ async function run(argv: string[], io: CommandIo): Promise<number> {
     },
     USAGE,
   );
-  if (flags.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (flags.help) return printUsage(io, USAGE);
   const ref = flags.ref;
   if (!ref) throw new CliUsageError(`--ref is required\n\n${USAGE}`);
   const project = resolveProject(flags.project, io.env);

@@ -1,7 +1,7 @@
 // `slipway gitlab setup`: the project's CI/CD variables, protected environments and tags, and the reconcile schedule.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from '../../command-line/command';
+import { printUsage, type Command } from '../../command-line/command';
 import { CliUsageError, parseFlags } from '../../command-line/flags';
 import type { CommandIo } from '../../command-line/io';
 import { projectShape } from '../../gitlab/api-shapes';
@@ -92,10 +92,7 @@ async function setup(argv: string[], io: CommandIo): Promise<number> {
     },
     USAGE,
   );
-  if (flags.help) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (flags.help) return printUsage(io, USAGE);
   const project = resolveProject(flags.project, io.env);
   const scheduleCron = parseCron(flags['schedule-cron']);
   if (scheduleCron !== undefined && flags['skip-schedule']) {
