@@ -1,2 +1,2 @@
-export { main } from './cli';
-export { CliUsageError } from './cli-errors';
+export { main, exitCodeFor } from './cli';
+export { CliUsageError } from './command-line/flags';

@@ -19,7 +19,7 @@ describe('the slipway entry point', () => {
   it('lists its commands', async () => {
     const { code, stdout } = await slipway('--help');
     expect(code).toBe(0);
-    for (const command of ['plan', 'verify', 'gitlab', 'templates'])
+    for (const command of ['plan', 'status', 'verify', 'gitlab', 'templates', 'pipeline'])
       expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 

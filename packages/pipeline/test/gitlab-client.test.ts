@@ -4,10 +4,10 @@ import {
   createGitlabClient,
   gitlabConnectionFromEnv,
   GitlabApiError,
-  maskSecrets,
   parseRetryAfter,
   type RetryPolicy,
 } from '../src/gitlab/gitlab-client';
+import { maskSecrets } from '../src/command-line/io';
 import { startFakeGitlab, type FakeGitlab, type FakeVariable } from './support/fake-gitlab';
 import { runSlipwayGitlab } from './support/fake-gitlab-cli';
 import { unusedLoopbackUrl } from './support/fake-deployment';

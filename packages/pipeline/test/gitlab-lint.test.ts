@@ -57,10 +57,10 @@ describe('templateLintWrapper', () => {
           local: 'ci-templates/build.yml',
           // Samples satisfy each input's regex: a path for image-path, a URL for endpoint.
           inputs: {
-            app: 'sample-app',
+            app: 'example',
             driver: 'script',
             retries: 1,
-            'image-path': 'apps/sample-app',
+            'image-path': 'apps/example',
             endpoint: 'https://example.com',
           },
         },

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CliUsageError } from '../src/cli-errors';
+import { CliUsageError } from '../src/command-line/flags';
 import { parsePlanOptions, run as runPlanCommand } from '../src/commands/plan';
 import { planChildPipelines, type PlanOptions } from '../src/plan/plan-child-pipelines';
 import { renderChildPipeline } from '../src/plan/render-child-pipeline';

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../src/cli';
 import { parseStatusOptions } from '../src/commands/status';
-import { CliUsageError } from '../src/cli-errors';
+import { CliUsageError } from '../src/command-line/flags';
 import { computeContentKeys } from '../src/plan/content-key';
 import { contentTag } from '../src/plan/registry';
 import { unusedLoopbackUrl } from './support/fake-deployment';

@@ -2,7 +2,7 @@
 // breaks it (every mutation below starts from a real template and changes one thing).
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CliUsageError } from '../src/cli-errors';
+import { CliUsageError } from '../src/command-line/flags';
 import { run as runTemplatesCommand } from '../src/commands/templates';
 import { checkTemplate, isPinnedImage } from '../src/templates/check-template';
 import { checkTemplateInputs, parseInputArgument } from '../src/templates/template-inputs';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseVerifyOptions, run } from '../src/commands/verify';
-import { CliUsageError } from '../src/cli-errors';
+import { CliUsageError } from '../src/command-line/flags';
 import { verifyDeployment, VERIFY_EXIT, type VerifyOptions } from '../src/verify/verify-deployment';
 import {
   SMOKE_PATH,

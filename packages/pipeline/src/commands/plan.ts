@@ -1,14 +1,17 @@
 // `slipway plan`: which apps a change affects, as the YAML of a dynamic child pipeline (or the plan as JSON).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { CliUsageError, parseFlags } from '../cli-errors';
+import { printUsage, type Command } from '../command-line/command';
+import { CliUsageError, parseFlags } from '../command-line/flags';
+import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
 import {
   findAppsWithoutPipeline,
   type ChildPipelinePlan,
   planChildPipelines,
 } from '../plan/plan-child-pipelines';
 import { renderChildPipeline } from '../plan/render-child-pipeline';
-import { normaliseRevision, runGit } from '../plan/git';
+import { normaliseRevision } from '../plan/git';
+import { findRepositoryRoot } from '../repo';
 
 const USAGE = `usage: slipway plan [--base SHA] [--head SHA] [--out FILE] [--format yaml|json]
 
@@ -50,17 +53,12 @@ export interface PlanCommandOptions {
 
 export function parsePlanOptions(argv: string[]): PlanCommandOptions | 'help' {
   const { values } = parseFlags(
+    argv,
     {
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        base: { type: 'string' },
-        head: { type: 'string' },
-        out: { type: 'string' },
-        format: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      base: { type: 'string' },
+      head: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
     },
     USAGE,
   );
@@ -103,19 +101,20 @@ function describePlan(plan: ChildPipelinePlan): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function run(argv: string[]): Promise<number> {
+/** Exit codes: 0 planned, 1 error (git, turbo, a malformed variable, an affected app without a pipeline), 2 usage. */
+export async function run(
+  argv: string[],
+  io: CommandIo = createCommandIo(processStreams()),
+): Promise<number> {
   const options = parsePlanOptions(argv);
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const repositoryRoot = await runGit(process.cwd(), ['rev-parse', '--show-toplevel']);
+  if (options === 'help') return printUsage(io, USAGE);
+  const repositoryRoot = findRepositoryRoot(io.cwd);
   const plan = await planChildPipelines({
     cwd: repositoryRoot,
-    env: process.env,
+    env: io.env,
     base: options.base,
     head: options.head,
-    log: (line) => process.stderr.write(`slipway plan: ${line}\n`),
+    log: (line) => io.stderr.write(`slipway plan: ${line}\n`),
   });
   const withoutPipeline = findAppsWithoutPipeline(repositoryRoot, plan.apps);
   if (withoutPipeline.length > 0) {
@@ -124,16 +123,21 @@ export async function run(argv: string[]): Promise<number> {
       `affected apps have no pipeline file: ${paths} (each app needs apps/<app>/.gitlab-ci.yml; npm run new:service writes one)`,
     );
   }
-  process.stderr.write(describePlan(plan));
+  io.stderr.write(describePlan(plan));
   const output =
     options.format === 'json' ? `${JSON.stringify(plan.apps, null, 2)}\n` : renderChildPipeline(plan);
   if (options.out) {
-    const target = resolve(process.cwd(), options.out);
+    const target = resolve(io.cwd, options.out);
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, output);
-    process.stderr.write(`slipway plan: wrote ${options.out}\n`);
+    io.stderr.write(`slipway plan: wrote ${options.out}\n`);
   } else {
-    process.stdout.write(output);
+    io.stdout.write(output);
   }
   return 0;
 }
+
+export const planCommand: Command = {
+  summary: 'plan child pipelines for the apps a change affects',
+  run,
+};

@@ -1,8 +1,10 @@
 // `slipway status`: what runs where. For every app, its content key at HEAD, the image the registry holds for it,
 // and what each configured environment serves.
-import { CliUsageError, parseFlags } from '../cli-errors';
-import { runGit } from '../plan/git';
+import { printUsage, type Command } from '../command-line/command';
+import { CliUsageError, parseFlags, parseSeconds } from '../command-line/flags';
+import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
 import { type AppStatus, collectStatus } from '../plan/status';
+import { findRepositoryRoot } from '../repo';
 
 const USAGE = `usage: slipway status [--format text|json] [--timeout SECONDS]
 
@@ -13,7 +15,7 @@ digest of <image-repository>/<app>:content-<key> in the registry, and what each 
                    environments maps a name to {"url", "contentKey", "commit", "state"}, state being
                    in-sync, drift or unreachable
   --format text    the same as a table (default)
-  --timeout N      seconds to wait for the registry and each environment (default 5)
+  --timeout N      seconds to wait for the registry and each environment (default 5, more than 0, at most 600)
 
 Read from the environment (all optional; without them image is null and environments is empty):
   SLIPWAY_IMAGE_REPOSITORY, else CI_REGISTRY_IMAGE     where images are pushed (<repository>/<app>)
@@ -28,28 +30,13 @@ export interface StatusCommandOptions {
 }
 
 export function parseStatusOptions(argv: string[]): StatusCommandOptions | 'help' {
-  const { values } = parseFlags(
-    {
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        format: { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    },
-    USAGE,
-  );
+  const { values } = parseFlags(argv, { format: { type: 'string' }, timeout: { type: 'string' } }, USAGE);
   if (values.help) return 'help';
   const format = values.format ?? 'text';
   if (format !== 'text' && format !== 'json')
     throw new CliUsageError(`--format must be text or json, got "${format}"`);
-  const seconds = values.timeout === undefined ? 5 : Number(values.timeout);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600)
-    throw new CliUsageError(
-      `--timeout must be a number of seconds between 0 and 600, got "${values.timeout}"`,
-    );
+  // The budget of each request: 0 would fail every one of them.
+  const seconds = parseSeconds('timeout', values.timeout, { fallback: 5, max: 600 });
   return { format, timeoutMs: Math.round(seconds * 1000) };
 }
 
@@ -82,18 +69,22 @@ function renderTable(statuses: AppStatus[]): string {
     .join('\n')}\n`;
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(
+  argv: string[],
+  io: CommandIo = createCommandIo(processStreams()),
+): Promise<number> {
   const options = parseStatusOptions(argv);
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const repositoryRoot = await runGit(process.cwd(), ['rev-parse', '--show-toplevel']);
-  const statuses = await collectStatus(repositoryRoot, process.env, options.timeoutMs, (line) =>
-    process.stderr.write(`slipway status: ${line}\n`),
+  if (options === 'help') return printUsage(io, USAGE);
+  const statuses = await collectStatus(findRepositoryRoot(io.cwd), io.env, options.timeoutMs, (line) =>
+    io.stderr.write(`slipway status: ${line}\n`),
   );
-  process.stdout.write(
+  io.stdout.write(
     options.format === 'json' ? `${JSON.stringify(statuses, null, 2)}\n` : renderTable(statuses),
   );
   return 0;
 }
+
+export const statusCommand: Command = {
+  summary: "what runs where: each app's content key, its image, and what each environment serves",
+  run,
+};

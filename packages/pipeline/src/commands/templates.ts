@@ -1,8 +1,11 @@
 // `slipway templates`: checks the CI templates and the pipelines that include them, and keeps the inputs tables of
 // ci-templates/README.md generated from the templates' spec headers.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CliUsageError, parseFlags } from '../cli-errors';
+import { printUsage, type Command } from '../command-line/command';
+import { CliUsageError, parseFlags } from '../command-line/flags';
+import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
+import { findRepositoryRoot, listPipelineFiles, listTemplateFiles, TEMPLATES_DIRECTORY } from '../repo';
 import { checkPipelineIncludes, relativeTo } from '../templates/check-pipeline';
 import { checkTemplate } from '../templates/check-template';
 import { renderInputTables } from '../templates/readme-tables';
@@ -23,66 +26,30 @@ commands:
       Rewrites the inputs tables in ci-templates/README.md from the spec headers; --check only reports drift.
 
 options:
-  --root DIR   repository root (default: the nearest directory upwards that has ci-templates/)
+  --root DIR   repository root (default: the repository the working directory is in: git's top level, or
+               outside git the nearest directory upwards that has ci-templates/)
 
 exit codes: 0 ok, 1 problems found, 2 usage`;
 
-function findRoot(start: string): string {
-  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'ci-templates'))) return dir;
-    if (path.dirname(dir) === dir) {
-      throw new CliUsageError(`no ci-templates/ directory in ${start} or above it; pass --root`);
-    }
-  }
-}
-
+/** Every template of the repository, keyed by file name (e.g. `deploy.yml`). */
 function loadTemplates(root: string): Map<string, CiTemplate> {
-  const dir = path.join(root, 'ci-templates');
-  const files = readdirSync(dir)
-    .filter((file) => /\.ya?ml$/.test(file))
-    .sort();
-  return new Map(files.map((file) => [file, readTemplate(path.join(dir, file))]));
-}
-
-function defaultPipelines(root: string): string[] {
-  const apps = path.join(root, 'apps');
-  const appPipelines = existsSync(apps)
-    ? readdirSync(apps)
-        .sort()
-        .map((app) => path.join(apps, app, '.gitlab-ci.yml'))
-    : [];
-  return [path.join(root, '.gitlab-ci.yml'), ...appPipelines].filter((file) => existsSync(file));
-}
-
-function parseCommandArgs(argv: string[]) {
-  return parseFlags(
-    {
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        input: { type: 'string', multiple: true },
-        check: { type: 'boolean' },
-        root: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    },
-    USAGE,
+  return new Map(
+    listTemplateFiles(root).map((file) => [path.basename(file), readTemplate(path.join(root, file))]),
   );
 }
 
-function report(problems: string[], summary: string): number {
-  for (const problem of problems) process.stderr.write(`${problem}\n`);
+function report(io: CommandIo, problems: string[], summary: string): number {
+  for (const problem of problems) io.stderr.write(`${problem}\n`);
   if (problems.length > 0) {
-    process.stderr.write(`templates: ${problems.length} problem(s)\n`);
+    io.stderr.write(`templates: ${problems.length} problem(s)\n`);
     return 1;
   }
-  process.stdout.write(`templates: ok: ${summary}\n`);
+  io.stdout.write(`templates: ok: ${summary}\n`);
   return 0;
 }
 
 function readmeProblems(root: string, templates: Map<string, CiTemplate>): string[] {
-  const readmePath = path.join(root, 'ci-templates', 'README.md');
+  const readmePath = path.join(root, TEMPLATES_DIRECTORY, 'README.md');
   if (!existsSync(readmePath)) return ['ci-templates/README.md is missing'];
   const rendered = renderInputTables(readFileSync(readmePath, 'utf8'), templates);
   return [
@@ -100,10 +67,7 @@ export function checkFiles(root: string, files: string[], inputArguments: string
   const givenFiles = files.length > 0;
   const targets = givenFiles
     ? files.map((file) => path.resolve(file))
-    : [
-        ...[...templates.keys()].map((file) => path.join(root, 'ci-templates', file)),
-        ...defaultPipelines(root),
-      ];
+    : [...listTemplateFiles(root), ...listPipelineFiles(root)].map((file) => path.join(root, file));
   for (const file of targets) {
     if (!existsSync(file)) throw new CliUsageError(`${file}: no such file`);
     const name = relativeTo(root, file);
@@ -122,20 +86,30 @@ export function checkFiles(root: string, files: string[], inputArguments: string
   return problems;
 }
 
-export async function run(argv: string[]): Promise<number> {
+/** Exit codes: 0 ok, 1 problems found, 2 usage. */
+export async function run(
+  argv: string[],
+  io: CommandIo = createCommandIo(processStreams()),
+): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+    io.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
-  const { values, positionals } = parseCommandArgs(rest);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const root = values.root ? path.resolve(values.root) : findRoot(process.cwd());
-  if (!existsSync(path.join(root, 'ci-templates')))
-    throw new CliUsageError(`${root} has no ci-templates/ directory`);
+  const { values, positionals } = parseFlags(
+    rest,
+    {
+      input: { type: 'string', multiple: true },
+      check: { type: 'boolean' },
+      root: { type: 'string' },
+    },
+    USAGE,
+    true,
+  );
+  if (values.help) return printUsage(io, USAGE);
+  const root = findRepositoryRoot(io.cwd, values.root);
+  if (!existsSync(path.join(root, TEMPLATES_DIRECTORY)))
+    throw new CliUsageError(`${root} has no ci-templates/ directory; pass --root`);
 
   if (command === 'check') {
     if (values.check) throw new CliUsageError('--check belongs to "templates docs"');
@@ -145,22 +119,27 @@ export async function run(argv: string[]): Promise<number> {
     if ((values.input ?? []).length > 0 && positionals.length === 0) {
       throw new CliUsageError('--input needs the template FILE(s) it applies to');
     }
-    const problems = checkFiles(root, positionals, values.input ?? []);
+    const problems = checkFiles(
+      root,
+      positionals.map((file) => path.resolve(io.cwd, file)),
+      values.input ?? [],
+    );
     const summary =
       positionals.length > 0 ? positionals.join(', ') : 'templates, pipelines and README tables';
-    return report(problems, summary);
+    return report(io, problems, summary);
   }
   if (command === 'docs') {
     if (positionals.length > 0 || values.input)
       throw new CliUsageError(`"templates docs" takes no files or inputs`);
     const templates = loadTemplates(root);
-    const readmePath = path.join(root, 'ci-templates', 'README.md');
+    const readmePath = path.join(root, TEMPLATES_DIRECTORY, 'README.md');
     if (!existsSync(readmePath)) throw new CliUsageError(`${readmePath} is missing`);
     const rendered = renderInputTables(readFileSync(readmePath, 'utf8'), templates);
-    if (values.check) return report(readmeProblems(root, templates), 'the README tables match the templates');
-    if (rendered.problems.length > 0) return report(rendered.problems, '');
+    if (values.check)
+      return report(io, readmeProblems(root, templates), 'the README tables match the templates');
+    if (rendered.problems.length > 0) return report(io, rendered.problems, '');
     if (rendered.changed.length > 0) writeFileSync(readmePath, rendered.text);
-    process.stdout.write(
+    io.stdout.write(
       rendered.changed.length > 0
         ? `templates docs: rewrote the tables of ${rendered.changed.join(', ')}\n`
         : 'templates docs: the README tables are up to date\n',
@@ -169,3 +148,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   throw new CliUsageError(`unknown templates command "${command}"\n\n${USAGE}`);
 }
+
+export const templatesCommand: Command = {
+  summary: 'check the CI templates and the pipelines that include them; generate the README inputs tables',
+  run,
+};

@@ -1,6 +1,8 @@
 // `slipway verify`: wait until a deployment is healthy and serves the expected commit and/or content key, then
 // smoke-test it.
-import { CliUsageError, parseFlags } from '../cli-errors';
+import { printUsage, type Command } from '../command-line/command';
+import { CliUsageError, parseFlags, parseSeconds } from '../command-line/flags';
+import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
 import {
   describeExpected,
   resolveEndpoint,
@@ -23,8 +25,8 @@ options:
   --url URL                 base URL of the deployment (http or https, no user name or password)
   --expect-commit SHA       full 40-hex commit the deployment must serve
   --expect-content-key KEY  content key of the image the deployment must serve (/version "contentKey")
-  --timeout SECONDS         total time to wait (default 120)
-  --interval SECONDS        pause between attempts (default 2)
+  --timeout SECONDS         total time to wait (default 120; 0 makes one attempt)
+  --interval SECONDS        pause between attempts (default 2; more than 0)
   --smoke PATH              path on the same origin to GET once verified, e.g. /api/weather?city=London
 
 exit codes: 0 ok, 2 usage, 3 unhealthy, 4 wrong version, 5 no answer (timeout), 6 smoke test failed`;
@@ -36,29 +38,16 @@ const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
 const UNSAFE_IN_PATH = /[\\\s\x00-\x1f\x7f]/;
 const CONTENT_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
-function parseSeconds(flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+(\.\d+)?$/.test(raw.trim())) {
-    throw new CliUsageError(`--${flag} must be a number of seconds, got "${raw}"`);
-  }
-  return Number(raw);
-}
-
 export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
   const { values } = parseFlags(
+    argv,
     {
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: 'string' },
-        'expect-commit': { type: 'string' },
-        'expect-content-key': { type: 'string' },
-        timeout: { type: 'string' },
-        interval: { type: 'string' },
-        smoke: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      url: { type: 'string' },
+      'expect-commit': { type: 'string' },
+      'expect-content-key': { type: 'string' },
+      timeout: { type: 'string' },
+      interval: { type: 'string' },
+      smoke: { type: 'string' },
     },
     USAGE,
   );
@@ -107,9 +96,12 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
       throw new CliUsageError(`--smoke must be a path on --url's origin, got "${smokePath}"`);
     }
   }
-  const timeoutSeconds = parseSeconds('timeout', values.timeout, DEFAULT_TIMEOUT_SECONDS);
-  const intervalSeconds = parseSeconds('interval', values.interval, DEFAULT_INTERVAL_SECONDS);
-  if (intervalSeconds <= 0) throw new CliUsageError('--interval must be greater than 0');
+  // --timeout 0 makes one attempt, as the sh twin does with SLIPWAY_VERIFY_TIMEOUT=0.
+  const timeoutSeconds = parseSeconds('timeout', values.timeout, {
+    fallback: DEFAULT_TIMEOUT_SECONDS,
+    zero: 'allowed',
+  });
+  const intervalSeconds = parseSeconds('interval', values.interval, { fallback: DEFAULT_INTERVAL_SECONDS });
   return {
     baseUrl,
     ...(expectCommit !== undefined && { expectCommit }),
@@ -120,19 +112,24 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
   };
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(
+  argv: string[],
+  io: CommandIo = createCommandIo(processStreams()),
+): Promise<number> {
   const options = parseVerifyOptions(argv);
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  process.stdout.write(
+  if (options === 'help') return printUsage(io, USAGE);
+  io.stdout.write(
     `verify: waiting up to ${options.timeoutSeconds}s for ${options.baseUrl.href} to serve ${describeExpected(options)}\n`,
   );
-  const outcome = await verifyDeployment(options, (line) => process.stdout.write(`${line}\n`));
-  const stream = outcome.exitCode === 0 ? process.stdout : process.stderr;
+  const outcome = await verifyDeployment(options, (line) => io.stdout.write(`${line}\n`));
+  const stream = outcome.exitCode === 0 ? io.stdout : io.stderr;
   stream.write(
     `verify: ${outcome.exitCode === 0 ? 'ok' : 'FAILED'}: ${outcome.message} (exit ${outcome.exitCode})\n`,
   );
   return outcome.exitCode;
 }
+
+export const verifyCommand: Command = {
+  summary: 'wait until a deployment is healthy and runs the expected commit',
+  run,
+};

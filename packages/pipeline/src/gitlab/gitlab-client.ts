@@ -63,35 +63,6 @@ export class GitlabApiError extends Error {
   }
 }
 
-const WORD_CHARACTER = /[A-Za-z0-9_]/;
-
-/** The forms a secret can take in a message: as given, trimmed, URL-encoded and JSON-escaped. */
-function secretForms(secret: string): string[] {
-  const forms = [secret, secret.trim(), encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
-  return forms.filter((form) => form.length > 0);
-}
-
-/**
- * Replaces each secret, in each of its forms, with "[masked]" where it stands as a value: an occurrence whose
- * edge is a letter, digit or underscore must not continue into one, so a short secret such as "x" never turns
- * "nonexistent" into "none[masked]istent". Longer forms are replaced first.
- */
-export function maskSecrets(text: string, secrets: Array<string | undefined>): string {
-  const forms = [
-    ...new Set(
-      secrets
-        .filter((secret): secret is string => typeof secret === 'string' && secret.length > 0)
-        .flatMap(secretForms),
-    ),
-  ].sort((a, b) => b.length - a.length);
-  return forms.reduce((masked, form) => {
-    const escaped = form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const before = WORD_CHARACTER.test(form[0]!) ? '(?<![A-Za-z0-9_])' : '';
-    const after = WORD_CHARACTER.test(form.at(-1)!) ? '(?![A-Za-z0-9_])' : '';
-    return masked.replace(new RegExp(`${before}${escaped}${after}`, 'g'), '[masked]');
-  }, text);
-}
-
 /** Retry-After is either delta-seconds or an HTTP date (RFC 9110, section 10.2.3). */
 export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
   if (!header) return undefined;

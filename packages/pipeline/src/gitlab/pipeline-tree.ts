@@ -1,6 +1,6 @@
 // A pipeline with its jobs and, through its trigger jobs (bridges), its downstream child pipelines.
 import { bridgeListShape, jobListShape, pipelineShape } from './api-shapes';
-import { expectShape, type GitlabClient } from './gitlab-client';
+import { expectShape, GitlabApiError, type GitlabClient } from './gitlab-client';
 
 export type ProjectRef = string | number;
 
@@ -164,4 +164,40 @@ export function manualGates(tree: PipelineTree): ManualGate[] {
 /** The trigger-job path that names a pipeline in messages, e.g. "weather-app". */
 export function pipelineLabel(pipeline: PipelineTree): string {
   return pipeline.triggeredBy ? `#${pipeline.id} ${pipeline.triggeredBy}` : `#${pipeline.id}`;
+}
+
+/** POST /pipeline answers 400 when workflow:rules create no pipeline for the ref, or the ref does not exist. */
+function describeCreateFailure(error: unknown, ref: string): unknown {
+  if (!(error instanceof GitlabApiError) || error.status !== 400) return error;
+  if (/workflow rules/i.test(error.detail ?? '')) {
+    return new GitlabApiError(
+      `GitLab created no pipeline for ${ref}: the project's workflow:rules filter it out ` +
+        '(https://docs.gitlab.com/ci/yaml/workflow/); run a branch or tag they accept, e.g. the default branch',
+      400,
+      error.detail,
+    );
+  }
+  if (/reference not found/i.test(error.detail ?? '')) {
+    return new GitlabApiError(`GitLab has no branch or tag named ${ref}; push it first`, 400, error.detail);
+  }
+  return error;
+}
+
+/**
+ * Creates a pipeline for `ref` (POST /projects/:id/pipeline) and returns its id and web URL. Throws GitlabApiError,
+ * saying so when the project's workflow:rules create no pipeline for the ref or the ref does not exist.
+ */
+export async function createPipeline(
+  client: GitlabClient,
+  project: ProjectRef,
+  ref: string,
+): Promise<{ id: number; webUrl: string }> {
+  const pipeline = expectShape(
+    pipelineShape,
+    await client.Pipelines.create(project, ref).catch((error: unknown) => {
+      throw describeCreateFailure(error, ref);
+    }),
+    'POST /projects/:id/pipeline',
+  );
+  return { id: pipeline.id, webUrl: pipeline.web_url };
 }

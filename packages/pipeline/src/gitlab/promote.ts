@@ -1,6 +1,6 @@
 // `slipway gitlab promote`: the production gate from the command line. It finds the manual production deploy
 // job, shows what it would ship, asks, plays it and follows it.
-import { jobShape } from './api-shapes';
+import { jobShape, pipelineShape } from './api-shapes';
 import { expectShape, GitlabApiError, type GitlabClient } from './gitlab-client';
 import {
   ACTIVE_JOB_STATUSES,
@@ -221,5 +221,34 @@ export async function followJob(
     if (Date.now() + intervalMs > deadline)
       return `still ${job.status} after ${Math.round(timeoutMs / 1000)}s`;
     await sleep(intervalMs);
+  }
+}
+
+/**
+ * The id of the latest pipeline of `ref`. GET /pipelines/latest answers 403 (not 404) when the ref's latest commit
+ * has no pipeline (https://docs.gitlab.com/api/pipelines/#get-the-latest-pipeline), so a 403 there is not the
+ * token's fault: the GitlabApiError says to start a pipeline instead.
+ */
+export async function latestPipelineId(
+  client: GitlabClient,
+  project: ProjectRef,
+  ref: string,
+): Promise<number> {
+  try {
+    return expectShape(
+      pipelineShape,
+      await client.Pipelines.showLatest(project, { ref }),
+      'GET /projects/:id/pipelines/latest',
+    ).id;
+  } catch (error) {
+    if (error instanceof GitlabApiError && (error.status === 403 || error.status === 404)) {
+      throw new GitlabApiError(
+        `the latest commit on ${ref} has no pipeline (GitLab answered HTTP ${error.status} for the latest pipeline): ` +
+          `start one with: slipway gitlab run --ref ${ref}, or pass --pipeline ID`,
+        error.status,
+        error.detail,
+      );
+    }
+    throw error;
   }
 }

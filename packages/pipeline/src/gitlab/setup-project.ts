@@ -1,6 +1,5 @@
 // `slipway gitlab setup`: brings a project's CI/CD variables and production environment protection to the
 // state the demo pipeline needs. It compares before it writes, so a second run changes nothing.
-import { CliUsageError } from '../cli-errors';
 import { protectedEnvironmentListShape, protectedTagListShape, variableListShape } from './api-shapes';
 import { expectShape, GitlabApiError, type GitlabClient } from './gitlab-client';
 import type { ProjectRef } from './pipeline-tree';
@@ -37,6 +36,14 @@ export interface SetupSecrets {
 }
 
 export const DEPLOY_SCOPES = ['production/*', 'staging/*'];
+
+/**
+ * A value the caller gave that GitLab could not store as a masked variable. It is bad input, not a failed call, so
+ * the CLI exits 2 for it; the message names the variable and the rule, never the value.
+ */
+export class UnmaskableValueError extends Error {
+  override name = 'UnmaskableValueError';
+}
 const MAINTAINER_ACCESS = 40;
 
 /**
@@ -54,13 +61,18 @@ export function maskableValueProblem(value: string, { raw }: { raw: boolean }): 
     : 'GitLab masks an expanded variable only when its value has 8 or more characters from A-Z a-z 0-9 + / = @ : . ~ _ -';
 }
 
+/**
+ * The CI/CD variables setup writes for `secrets`: an app secret once per scope it declares, the webhook and the
+ * deploy credential files once per deploy scope, the registry login and settings once for all environments.
+ * Throws UnmaskableValueError for a secret GitLab could not mask.
+ */
 export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
   const variables: DesiredVariable[] = [];
   const perDeployScope = (base: Omit<DesiredVariable, 'environmentScope'>) =>
     DEPLOY_SCOPES.forEach((environmentScope) => variables.push({ ...base, environmentScope }));
   for (const secret of secrets.appSecrets ?? []) {
     const problem = maskableValueProblem(secret.value, { raw: true });
-    if (problem) throw new CliUsageError(`${secret.key} cannot be a masked variable: ${problem}`);
+    if (problem) throw new UnmaskableValueError(`${secret.key} cannot be a masked variable: ${problem}`);
     for (const environmentScope of secret.environments) {
       variables.push({
         key: secret.key,
@@ -76,7 +88,7 @@ export function desiredVariables(secrets: SetupSecrets): DesiredVariable[] {
   if (secrets.notifyWebhookUrl !== undefined) {
     const problem = maskableValueProblem(secrets.notifyWebhookUrl, { raw: true });
     if (problem)
-      throw new CliUsageError(`SLIPWAY_NOTIFY_WEBHOOK_URL cannot be a masked variable: ${problem}`);
+      throw new UnmaskableValueError(`SLIPWAY_NOTIFY_WEBHOOK_URL cannot be a masked variable: ${problem}`);
     perDeployScope({
       key: 'SLIPWAY_NOTIFY_WEBHOOK_URL',
       value: secrets.notifyWebhookUrl,

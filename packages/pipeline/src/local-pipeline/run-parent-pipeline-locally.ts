@@ -1,7 +1,7 @@
-// `npm run pipeline`: the parent pipeline (.gitlab-ci.yml) run locally by gitlab-ci-local in a fresh clone,
-// through validate, plan and the planned apps' child pipelines. Every job runs in the shell executor by default
-// (fast, for everyday work); `npm run e2e` picks the docker executor, where every job runs in its `image:` and its
-// `services:` run as containers, as on GitLab.com's runners.
+// `slipway pipeline local` (npm run pipeline): the parent pipeline (.gitlab-ci.yml) run locally by gitlab-ci-local
+// in a fresh clone, through validate, plan and the planned apps' child pipelines. Every job runs in the shell
+// executor by default (fast, for everyday work); `npm run e2e` picks the docker executor, where every job runs in
+// its `image:` and its `services:` run as containers, as on GitLab.com's runners.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -17,8 +17,8 @@ export interface LocalPipelineOptions {
   workDir?: string;
   /** The branch merge request pipelines target; `main` by default. */
   defaultBranch?: string;
-  /** Receives gitlab-ci-local's output and the runner's own notes. */
-  output?: NodeJS.WritableStream;
+  /** Receives gitlab-ci-local's output and the runner's own notes, a line at a time; stdout by default. */
+  output?: { write(text: string): unknown };
   /**
    * Also run the delivery jobs (build, scan, release, deploy), which need a registry and deploy targets (see
    * `npm run e2e`); off by default, so the pipeline stops after test.
@@ -372,20 +372,4 @@ export async function runParentPipelineLocally(options: LocalPipelineOptions): P
 
 export function removeLocalPipelineWorkDir(workDir: string): void {
   rmSync(workDir, { recursive: true, force: true });
-}
-
-if (require.main === module) {
-  const repositoryRoot = process.argv[2] ?? process.cwd();
-  runParentPipelineLocally({ repositoryRoot }).then(
-    (result) => {
-      // A passed run's clone holds four installed workspaces; a failed one is kept for inspection.
-      if (result.passed) removeLocalPipelineWorkDir(result.workDir);
-      else process.stdout.write(`slipway pipeline: the clone stays in ${result.workDir} for inspection\n`);
-      process.exitCode = result.passed ? 0 : 1;
-    },
-    (error: unknown) => {
-      process.stderr.write(`slipway pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
 }

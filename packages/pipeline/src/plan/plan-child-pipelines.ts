@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { APPS_DIRECTORY, appPipelineFile } from '../repo';
 import { type CommitRange, resolveCommitRange, resolveHead } from './commit-range';
 import { computeContentKeys } from './content-key';
 import {
@@ -59,9 +60,6 @@ export interface PlanOptions {
   /** Per request to the registry or an environment; default 5000 ms. */
   timeoutMs?: number;
 }
-
-const APPS_DIRECTORY = 'apps/';
-export const APP_PIPELINE_FILE = '.gitlab-ci.yml';
 
 /**
  * Root-level paths every app's pipeline is built from, which turbo attributes to the root package only:
@@ -286,7 +284,7 @@ export async function planChildPipelines(options: PlanOptions): Promise<ChildPip
   const head = await resolveHead(cwd, env, options.head);
   const workspace = await queryTurboWorkspace(cwd, undefined);
   const apps = workspace.packages
-    .filter((pkg) => pkg.path.startsWith(APPS_DIRECTORY))
+    .filter((pkg) => pkg.path.startsWith(`${APPS_DIRECTORY}/`))
     .sort((a, b) => a.path.localeCompare(b.path));
   const allApps = apps.map((app) => posix.basename(app.path));
   let keys = new Map<string, string>();
@@ -358,5 +356,5 @@ export async function planChildPipelines(options: PlanOptions): Promise<ChildPip
 
 /** An affected app without its own pipeline file would fail only when GitLab creates the child pipeline. */
 export function findAppsWithoutPipeline(cwd: string, apps: PlannedApp[]): PlannedApp[] {
-  return apps.filter((app) => !existsSync(join(cwd, app.path, APP_PIPELINE_FILE)));
+  return apps.filter((app) => !existsSync(join(cwd, appPipelineFile(app.path))));
 }

@@ -1,5 +1,6 @@
 import { Document, isMap, isScalar } from 'yaml';
-import { APP_PIPELINE_FILE, type ChildPipelinePlan } from './plan-child-pipelines';
+import { appPipelineFile } from '../repo';
+import type { ChildPipelinePlan } from './plan-child-pipelines';
 
 export const CHILD_PIPELINE_STAGE = 'apps';
 /** The variable each app pipeline receives its content key in. */
@@ -41,7 +42,7 @@ export function renderChildPipeline(plan: ChildPipelinePlan): string {
       // build.yml tags and looks up the image by this key, release.yml releases it, deploy.yml verifies it.
       ...(app.contentKey ? { variables: { [CONTENT_KEY_VARIABLE]: app.contentKey } } : {}),
       trigger: {
-        include: `${app.path}/${APP_PIPELINE_FILE}`,
+        include: appPipelineFile(app.path),
         strategy: 'depend',
         forward: { ...TRIGGER_FORWARD },
       },

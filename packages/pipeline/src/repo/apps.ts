@@ -14,9 +14,10 @@
 //       }
 //     }
 //   }
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { APPS_DIRECTORY, listAppDirectories } from './repository';
 
 const VARIABLE_NAME = /^[A-Z][A-Z0-9_]*$/;
 // GitLab environment scopes: a name, or a name with wildcards (docs.gitlab.com/ci/environments/#limit-the-environment-scope-of-a-cicd-variable).
@@ -77,17 +78,13 @@ export class AppDeclarationError extends Error {
  * Throws AppDeclarationError for unreadable JSON, a missing package name or an invalid declaration.
  */
 export function readRepositoryApps(repoRoot: string): RepositoryApp[] {
-  const appsDir = path.join(repoRoot, 'apps');
-  if (!existsSync(appsDir)) return [];
-  return readdirSync(appsDir)
-    .filter((name) => statSync(path.join(appsDir, name)).isDirectory())
-    .filter((name) => existsSync(path.join(appsDir, name, 'package.json')))
-    .sort()
+  return listAppDirectories(repoRoot)
+    .filter((name) => existsSync(path.join(repoRoot, APPS_DIRECTORY, name, 'package.json')))
     .map((name) => readApp(repoRoot, name));
 }
 
 function readApp(repoRoot: string, name: string): RepositoryApp {
-  const file = `apps/${name}/package.json`;
+  const file = `${APPS_DIRECTORY}/${name}/package.json`;
   let manifest: { name?: unknown; slipway?: unknown };
   try {
     manifest = JSON.parse(readFileSync(path.join(repoRoot, file), 'utf8')) as typeof manifest;
@@ -105,7 +102,7 @@ function readApp(repoRoot: string, name: string): RepositoryApp {
   }
   return {
     name,
-    path: `apps/${name}`,
+    path: `${APPS_DIRECTORY}/${name}`,
     packageName: manifest.name,
     port: parsed.data.port,
     variables: Object.entries(parsed.data.variables).map(([variableName, variable]) => ({

@@ -1,8 +1,9 @@
 // The rules every Slipway CI template keeps, checked on the template file itself. GitLab's schema (and
 // gitlab-ci-local) check that a template is valid; these check that it is a good template: safe to include twice,
 // documented, pinned, and quiet about secrets.
+import { withSampleInputs } from './sample-inputs';
 import { checkInputSpecs, checkTemplateInputs } from './template-inputs';
-import { isRecord, REFERENCE_KEY, type CiTemplate, type InputSpec, type InputValue } from './template-file';
+import { isRecord, REFERENCE_KEY, type CiTemplate, type InputValue } from './template-file';
 
 /** Top-level keywords that would change the including pipeline as a whole. */
 const GLOBAL_KEYWORDS = [
@@ -140,21 +141,6 @@ function jobImages(job: Record<string, unknown>): string[] {
     );
 }
 
-/** Example values for required inputs without defaults, so the jobs can be resolved without real inputs. */
-function exampleValue(spec: InputSpec): InputValue {
-  if (Array.isArray(spec.options) && spec.options.length > 0) return spec.options[0] as InputValue;
-  switch (spec.type) {
-    case 'number':
-      return 1;
-    case 'boolean':
-      return true;
-    case 'array':
-      return [];
-    default:
-      return 'example';
-  }
-}
-
 /** Every combination of the inputs that pick an `extends` target, so each variant of a job is checked. */
 function extendsVariants(
   template: CiTemplate,
@@ -290,7 +276,7 @@ function checkHiddenJobNames(template: CiTemplate): string[] {
 
 /**
  * Every rule a template must keep. With `provided` inputs, the inputs are checked too and the jobs are resolved
- * with them; without, with the defaults (and example values for required inputs).
+ * with them; without, with the defaults (and sample values for required inputs, see sample-inputs.ts).
  */
 export function checkTemplate(template: CiTemplate, provided?: Record<string, unknown>): string[] {
   const problems = checkInputSpecs(template);
@@ -347,18 +333,13 @@ export function checkTemplate(template: CiTemplate, provided?: Record<string, un
   }
   problems.push(...checkStrings(template));
 
-  let values: Record<string, InputValue>;
+  let given: Record<string, InputValue> = {};
   if (provided) {
     const inputCheck = checkTemplateInputs(template, provided);
     problems.push(...inputCheck.problems);
-    values = inputCheck.values;
-  } else {
-    values = {};
+    given = inputCheck.values;
   }
-  for (const [name, spec] of Object.entries(template.inputs)) {
-    if (!(name in values))
-      values[name] = spec.default !== undefined ? (spec.default as InputValue) : exampleValue(spec);
-  }
+  const values = withSampleInputs(template.inputs, given);
   const variantProblems = extendsVariants(template, values).flatMap((variant) =>
     checkJobs(template, variant),
   );

@@ -55,6 +55,14 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function inputsOf(header: unknown): Record<string, InputSpec> {
+  const spec = isRecord(header) ? header.spec : undefined;
+  const inputs = isRecord(spec) && isRecord(spec.inputs) ? spec.inputs : {};
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, entry]) => [name, isRecord(entry) ? entry : {}]),
+  );
+}
+
 /** Parses template text; throws when the file is not a `spec:` header plus a jobs document. */
 export function parseTemplate(text: string, file: string): CiTemplate {
   const documents = parseCiDocuments(text, file);
@@ -64,16 +72,23 @@ export function parseTemplate(text: string, file: string): CiTemplate {
       `${file}: a template is two YAML documents: a "spec: inputs:" header, "---", then the jobs`,
     );
   }
-  const spec = header.spec;
-  const inputs = isRecord(spec) && isRecord(spec.inputs) ? spec.inputs : {};
   return {
     name: path.basename(file).replace(/\.ya?ml$/, ''),
     file,
-    inputs: Object.fromEntries(
-      Object.entries(inputs).map(([name, entry]) => [name, isRecord(entry) ? entry : {}]),
-    ),
+    inputs: inputsOf(header),
     body: isRecord(body) ? body : {},
   };
+}
+
+/**
+ * The `spec: inputs:` of a template, from its header document alone. GitLab reads the header first and interpolates
+ * the inputs into the jobs before it parses them, so the jobs need not be valid YAML before interpolation.
+ */
+export function parseTemplateInputs(text: string, file: string): Record<string, InputSpec> {
+  const [header] = parseAllDocuments(text, { customTags: [referenceTag] });
+  const error = header?.errors[0];
+  if (error) throw new Error(`${file}: invalid YAML: ${error.message}`);
+  return inputsOf(header?.toJS({ maxAliasCount: -1 }));
 }
 
 export function readTemplate(file: string): CiTemplate {
