@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response, Router } from 'express';
 import express from 'express';
+import { isoNow } from './iso-time';
 
 // IETF draft "Health Check Response Format for HTTP APIs" (draft-inadarei-api-health-check).
 export type HealthStatus = 'pass' | 'warn' | 'fail';
@@ -156,18 +157,6 @@ function validResult(result: unknown): CheckResult {
 
 function failed(error: unknown): CheckResult {
   return { status: 'fail', output: error instanceof Error ? error.message : 'check failed' };
-}
-
-// The ISO time of the current millisecond, formatted once per millisecond rather than once per check.
-let clockMs = Number.NaN;
-let clockIso = '';
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== clockMs) {
-    clockMs = now;
-    clockIso = new Date(now).toISOString();
-  }
-  return clockIso;
 }
 
 function stamped(result: CheckResult): CheckResult {

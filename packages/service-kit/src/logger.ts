@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { isoNow } from './iso-time';
 
 // Anything that may carry a credential, in the places our own log objects carry it: a secret-named key at the
 // top of a logged object or one level down (`{ appid }`, `{ upstream: { apiKey } }`, `{ config: { SOME_API_KEY } }`),
@@ -163,7 +164,8 @@ export function createLogger({ level, name, destination, secretKeys: extraKeys }
       level,
       name,
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino.stdTimeFunctions.isoTime's format, without formatting a date per line.
+      timestamp: () => `,"time":"${isoNow()}"`,
       // Redaction at every way into a line: the logged object, the serialized error, objects interpolated
       // into a message (`log.info('%o', obj)`) and child bindings (below).
       formatters: {
