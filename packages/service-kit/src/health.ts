@@ -59,9 +59,15 @@ export class HealthRegistry {
     this.answers = new ProbeAnswers(release);
   }
 
-  /** Adds a check, or replaces the check of that name. */
+  /** Adds a check, or replaces the check of that name in its place. */
   register(name: string, check: HealthCheck): void {
-    this.checks = [...this.checks.filter(([existing]) => existing !== name), [name, check]];
+    // A new array, never an edit in place: a run under way keeps the list it started with, and a changed list
+    // tells the answer cache its readings are not comparable.
+    const at = this.checks.findIndex(([existing]) => existing === name);
+    this.checks =
+      at === -1
+        ? [...this.checks, [name, check]]
+        : this.checks.map((entry, i) => (i === at ? ([name, check] as const) : entry));
   }
 
   /** Readiness turns 503 from here on; liveness stays 200 so the orchestrator does not kill a draining process. */

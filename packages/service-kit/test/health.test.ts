@@ -71,12 +71,13 @@ describe('HealthRegistry', () => {
       });
   });
 
-  it('replaces a check registered again under the same name', async () => {
+  it('replaces a check registered again under the same name, in its place', async () => {
     const health = testHealth();
     health.register('db', () => ({ status: 'fail' }));
+    health.register('queue', () => ({ status: 'pass' }));
     health.register('db', () => ({ status: 'pass' }));
     const report = await health.report();
-    expect(Object.keys(report.checks)).toEqual(['db']);
+    expect(Object.keys(report.checks)).toEqual(['db', 'queue']);
     expect(report.status).toBe('pass');
   });
 
