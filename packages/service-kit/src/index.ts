@@ -18,6 +18,8 @@ export {
   healthRouter,
   type CheckResult,
   type HealthCheck,
+  type HealthRelease,
+  type HealthReport,
   type HealthStatus,
 } from './health';
 export { resolveVersionInfo, type VersionInfo } from './version';

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { isoNow } from './iso-time';
 
 // Anything that may carry a credential, in the places our own log objects carry it: a secret-named key at the
 // top of a logged object or one level down (`{ appid }`, `{ upstream: { apiKey } }`, `{ config: { SOME_API_KEY } }`),
@@ -37,8 +38,11 @@ function secretKeySet(extra: readonly string[] = []): ReadonlySet<string> {
 /** A copy of `nested` with its secret-named keys (and, under `req`/`res`, credential headers) censored; `nested` itself when it has none. */
 function redactNested(topKey: string, nested: LogObject, secretKeys: ReadonlySet<string>): LogObject {
   let copy: LogObject | undefined;
-  for (const key in nested) {
-    if (Object.hasOwn(nested, key) && secretKeys.has(key.toLowerCase())) {
+  // Own keys only, as `for...in` with an own-property filter, but without walking the prototype chain: a
+  // request logger binds the IncomingMessage and logs the ServerResponse, whose Express prototypes carry dozens
+  // of enumerable methods, and `for...in` over them cost about 20 µs per request line.
+  for (const key of Object.keys(nested)) {
+    if (secretKeys.has(key.toLowerCase())) {
       copy ??= { ...nested };
       copy[key] = CENSOR;
     }
@@ -74,8 +78,8 @@ export function redactSecrets(
   skipKey?: string,
 ): LogObject {
   let copy: LogObject | undefined;
-  for (const key in object) {
-    if (!Object.hasOwn(object, key) || key === skipKey) continue;
+  for (const key of Object.keys(object)) {
+    if (key === skipKey) continue;
     const value = object[key];
     if (value === undefined) continue;
     if (secretKeys.has(key.toLowerCase())) {
@@ -160,7 +164,8 @@ export function createLogger({ level, name, destination, secretKeys: extraKeys }
       level,
       name,
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino.stdTimeFunctions.isoTime's format, without formatting a date per line.
+      timestamp: () => `,"time":"${isoNow()}"`,
       // Redaction at every way into a line: the logged object, the serialized error, objects interpolated
       // into a message (`log.info('%o', obj)`) and child bindings (below).
       formatters: {

@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError } from './config';
-import type { HealthRegistry } from './health';
+import { answerHealthProbe, type HealthRegistry } from './health';
 
 // Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable), so the balancer,
 // not us, closes idle connections; otherwise it may send a request on a socket we are closing.
@@ -61,25 +61,36 @@ function listenError(error: Error, { host, port }: { host: string; port: number 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Listens, and shuts down gracefully on SIGTERM/SIGINT. */
+/**
+ * Listens, and shuts down gracefully on SIGTERM/SIGINT. Health probes (`GET`/`HEAD` of `/health`,
+ * `/health/live`, `/health/ready`) are answered here from `options.health`, before `handler` (the Express
+ * app) sees them: orchestrators call them every few seconds, and Express's per-request set-up and routing
+ * cost more than the probe's own work. The app's `healthRouter` gives the same answers to requests that come
+ * in through Express alone (supertest, another server).
+ */
 export async function startServer(handler: RequestListener, options: ServerOptions): Promise<RunningServer> {
   const { logger, health } = options;
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  const server = createServer(
-    { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS },
-    handler,
-  );
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
 
   // Responses written during shutdown say `Connection: close`, including those already in flight when the
   // signal came, so keep-alive clients reconnect elsewhere instead of reusing a socket we are about to close.
   const inFlight = new Set<ServerResponse>();
-  server.on('request', (_req, res: ServerResponse) => {
-    if (health.isShuttingDown) res.shouldKeepAlive = false;
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
-  });
+  function settled(this: ServerResponse) {
+    inFlight.delete(this);
+  }
+  // One listener, not a second 'request' listener beside the handler: Node's EventEmitter copies the
+  // listener array on every emit when there are several.
+  const server = createServer(
+    { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS },
+    (req, res) => {
+      if (health.isShuttingDown) res.shouldKeepAlive = false;
+      inFlight.add(res);
+      res.once('close', settled);
+      if (!answerHealthProbe(health, req, res)) handler(req, res);
+    },
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
 
   await new Promise<void>((resolve, reject) => {
     const refused = (error: Error) => reject(listenError(error, options));

@@ -40,7 +40,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
   // Probes come first: orchestrators call them every few seconds, they answer JSON only (no page for a CSP or
   // frame policy to protect), and they are not request-logged, so helmet's headers and a per-request logger
-  // would be pure cost on the hottest route. The health router sets its own nosniff and no-store.
+  // would be pure cost on the hottest route. The probe answers carry their own nosniff and no-store.
+  // `startServer` answers the same probes before Express; this router answers them when Express is the server
+  // (supertest, `app.listen`) and for spellings the server leaves to Express (an absolute-form target).
   app.use(healthRouter(options.health));
 
   app.use(securityHeaders());

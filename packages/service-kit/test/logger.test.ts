@@ -9,6 +9,26 @@ describe('logger', () => {
     expect(String(records()[0]?.time)).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
+  // The time is formatted once per millisecond; each line still carries the millisecond it was written in.
+  it('stamps every line with the current millisecond', () => {
+    const now = jest.spyOn(Date, 'now');
+    try {
+      const { logger, records } = capturedLogger();
+      now.mockReturnValue(Date.parse('2026-11-29T12:00:00.123Z'));
+      logger.info('first');
+      logger.info('same millisecond');
+      now.mockReturnValue(Date.parse('2026-11-29T12:00:00.124Z'));
+      logger.info('next millisecond');
+      expect(records().map((record) => record.time)).toEqual([
+        '2026-11-29T12:00:00.123Z',
+        '2026-11-29T12:00:00.123Z',
+        '2026-11-29T12:00:00.124Z',
+      ]);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('redacts credentials wherever our log objects carry them', () => {
     const { logger, lines } = capturedLogger();
     logger.info({

@@ -43,6 +43,24 @@ describe('log redaction', () => {
     expect(lines().join('\n')).not.toMatch(/[a-z]-secret/);
   });
 
+  // Own fields are what a log line holds; the prototype's (an Express request's dozens of methods) never were.
+  it('censors the own fields of class instances, whatever their prototype carries', () => {
+    const { logger, lines, records } = capturedLogger();
+    class Upstream {
+      host = 'example.org';
+      password = 'l-secret';
+    }
+    Object.defineProperty(Upstream.prototype, 'connect', { enumerable: true, value: () => undefined });
+    logger
+      .child({ upstream: new Upstream() })
+      .info({ res: Object.assign(new Upstream(), { token: 'm-secret' }) });
+    expect(records()[0]).toMatchObject({
+      upstream: { host: 'example.org', password: '[Redacted]' },
+      res: { host: 'example.org', password: '[Redacted]', token: '[Redacted]' },
+    });
+    expect(lines().join('\n')).not.toMatch(/[a-z]-secret/);
+  });
+
   it('leaves the caller’s objects untouched and keeps non-secret fields as they were', () => {
     const { logger, records } = capturedLogger();
     const upstream = { apiKey: 'j-secret', city: 'Oslo' };
