@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler, type ErrorPageRenderer } from './errors'
 import { healthRouter, type HealthRegistry } from './health';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, rejectDeclaredOversizedBodies } from './request-body';
 import { createRequestLogger } from './request-context';
+import { HELMET_OPTIONS } from './security-headers';
 import type { VersionInfo } from './version';
 
 export type ServiceAppOptions = {
@@ -81,9 +82,13 @@ function securityHeaders(): RequestHandler {
     removeHeader() {},
   };
   let failure: unknown;
-  helmet()(new IncomingMessage(new Socket()), recorder as unknown as ServerResponse, (error?: unknown) => {
-    failure = error;
-  });
+  helmet(HELMET_OPTIONS)(
+    new IncomingMessage(new Socket()),
+    recorder as unknown as ServerResponse,
+    (error?: unknown) => {
+      failure = error;
+    },
+  );
   if (failure !== undefined || headers.length === 0) {
     throw new Error(`helmet did not produce its default headers: ${String(failure)}`);
   }

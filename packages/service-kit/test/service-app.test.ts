@@ -2,6 +2,7 @@ import express from 'express';
 import helmet from 'helmet';
 import request from 'supertest';
 import { createServiceApp, HttpError, resolveVersionInfo } from '../src';
+import { HELMET_OPTIONS } from '../src/security-headers';
 import { capturedLogger, testHealth } from './support';
 
 function buildApp({
@@ -218,11 +219,21 @@ describe('createServiceApp', () => {
 });
 
 describe('security headers', () => {
-  it('sends exactly the headers helmet itself sends for the same request', async () => {
+  it('never asks browsers to upgrade requests to https, so a form works over plain HTTP on any host', async () => {
+    const res = await request(buildApp().app).get('/api/data').set('host', 'weather.test:8080').expect(200);
+    const csp = res.headers['content-security-policy'] ?? '';
+    expect(csp).not.toMatch(/upgrade-insecure-requests/i);
+    // The rest of helmet's policy stays: forms post only to this origin, and HSTS upgrades once served over TLS.
+    expect(csp).toContain("form-action 'self'");
+    expect(csp).toContain("default-src 'self'");
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+  });
+
+  it('sends exactly the headers helmet itself sends for the same request and options', async () => {
     const helmetOnly = express();
     helmetOnly.disable('x-powered-by');
     helmetOnly.set('etag', false);
-    helmetOnly.use(helmet());
+    helmetOnly.use(helmet(HELMET_OPTIONS));
     helmetOnly.get('/api/data', (_req, res) => {
       res.json({ ok: true });
     });
