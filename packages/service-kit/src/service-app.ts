@@ -82,13 +82,10 @@ function securityHeaders(): RequestHandler {
     removeHeader() {},
   };
   let failure: unknown;
-  helmet(HELMET_OPTIONS)(
-    new IncomingMessage(new Socket()),
-    recorder as unknown as ServerResponse,
-    (error?: unknown) => {
-      failure = error;
-    },
-  );
+  const secure = helmet(HELMET_OPTIONS);
+  secure(new IncomingMessage(new Socket()), recorder as unknown as ServerResponse, (error?: unknown) => {
+    failure = error;
+  });
   if (failure !== undefined || headers.length === 0) {
     throw new Error(`helmet did not produce its default headers: ${String(failure)}`);
   }
