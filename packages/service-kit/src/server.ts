@@ -1,8 +1,8 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EventEmitter } from 'node:events';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { ConfigError } from './config';
+import { flushLogs } from './flush-logs';
 import type { HealthRegistry } from './health';
 
 // Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable), so the balancer,
@@ -61,31 +61,6 @@ function listenError(error: Error, { host, port }: { host: string; port: number 
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Waits until pino's destination has written every line, for at most `boundMs`, so a stuck stdout never holds
- * the exit. pino's stdout (sonic-boom) writes asynchronously, and process.exit runs its synchronous flush: with
- * a write still in flight, the lines queued behind it reach the file first ("all connections closed" before
- * "readiness is now 503"). sonic-boom calls flush's callback at once when its minLength is 0 (pino's default),
- * even mid-write, so its `drain` event is what says the write is done.
- */
-function flushLogs(logger: Logger, boundMs = 500): Promise<void> {
-  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
-    (Partial<EventEmitter> & { _writing?: boolean }) | undefined;
-  const flushed = new Promise<void>((resolve) => logger.flush(() => resolve()));
-  const drained = new Promise<void>((resolve) => {
-    if (stream?._writing === true && typeof stream.once === 'function') stream.once('drain', () => resolve());
-    else resolve();
-  });
-  let bound: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<void>((resolve) => {
-    bound = setTimeout(resolve, boundMs);
-    bound.unref();
-  });
-  return Promise.race([Promise.all([flushed, drained]).then(() => undefined), timedOut]).finally(() =>
-    clearTimeout(bound),
-  );
-}
 
 /** Listens, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function startServer(handler: RequestListener, options: ServerOptions): Promise<RunningServer> {
