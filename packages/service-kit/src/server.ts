@@ -1,8 +1,8 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { ConfigError } from './config';
 import { flushLogs } from './flush-logs';
+import { ConfigError } from './config';
 import type { HealthRegistry } from './health';
 
 // Above the idle timeouts of common load balancers (AWS ALB 60 s, GCP 600 s is configurable), so the balancer,
