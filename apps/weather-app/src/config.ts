@@ -37,3 +37,17 @@ export const weatherEnvSchema = baseEnvSchema
   }));
 
 export type WeatherConfig = z.infer<typeof weatherEnvSchema>;
+
+/**
+ * The start-up log line's message: which provider serves, and why, as the configuration chose it (the
+ * provider defaults to OpenWeather when OPENWEATHER_API_KEY is set, else the demo data; WEATHER_PROVIDER
+ * overrides). Never the key itself.
+ */
+export function startupMessage(
+  config: Pick<WeatherConfig, 'WEATHER_PROVIDER' | 'OPENWEATHER_API_KEY'>,
+): string {
+  if (config.WEATHER_PROVIDER === 'openweather') return 'starting with OpenWeather';
+  return config.OPENWEATHER_API_KEY
+    ? 'starting with the embedded demo provider (WEATHER_PROVIDER=demo; OPENWEATHER_API_KEY is set but unused)'
+    : 'starting with the embedded demo provider (no OPENWEATHER_API_KEY)';
+}

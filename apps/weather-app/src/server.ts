@@ -9,7 +9,7 @@ import {
   startServer,
 } from '@slipway/service-kit';
 import { createApp, SECRET_KEYS } from './app';
-import { weatherEnvSchema } from './config';
+import { startupMessage, weatherEnvSchema } from './config';
 import { createWeatherModule } from './weather';
 
 async function main(): Promise<void> {
@@ -42,9 +42,7 @@ async function main(): Promise<void> {
       commit: version.commit,
       node: process.version,
     },
-    config.WEATHER_PROVIDER === 'demo'
-      ? 'starting with the embedded demo provider (no OPENWEATHER_API_KEY)'
-      : 'starting',
+    startupMessage(config),
   );
   await startServer(app, {
     port: config.PORT,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainIssueMessages } from './issue-messages';
 
 /**
  * Thrown when the environment does not satisfy a service's schema, or names a host or port the server cannot
@@ -13,7 +14,8 @@ export const CONFIG_ERROR_EXIT_CODE = 78;
 
 /**
  * An integer variable: digits only (`5s`, `1.5` and `abc` say "must be a whole number", never "is
- * required"), then the range. `unit` names what the number counts, for the message.
+ * required"), then the range. `unit` names what the number counts, for the message. Also the rule for any other
+ * whole number given as text, such as a query parameter (`limit=`, `limit=1e1`, `limit=0x10` are refused).
  */
 export function integerVariable({ min, max, unit }: { min: number; max: number; unit?: string }) {
   const range = `from ${min} to ${max}${unit ? ` ${unit}` : ''}`;
@@ -23,6 +25,15 @@ export function integerVariable({ min, max, unit }: { min: number; max: number; 
     .regex(/^-?\d+$/, `must be a whole number ${range}`)
     .transform(Number)
     .pipe(z.number().int().min(min, `must be ${range}`).max(max, `must be ${range}`));
+}
+
+/**
+ * A TCP port: digits only, 0 to 65535 (0 lets the system choose). The one PORT rule of every app and the
+ * generator's template, so `PORT=0x9c47`, `PORT=4e4` and `PORT=abc` are refused alike ("PORT must be a whole
+ * number from 0 to 65535"), never read as 40007, 40000 or "required".
+ */
+export function portVariable() {
+  return integerVariable({ min: 0, max: 65535 });
 }
 
 /** A variable with a fixed set of values; the message lists them. */
@@ -49,7 +60,7 @@ const HOST_NAME =
 /** The variables every Slipway service understands. Apps extend this with `.extend({...})`. */
 export const baseEnvSchema = z.object({
   NODE_ENV: oneOfVariable(['development', 'test', 'production']).default('development'),
-  PORT: integerVariable({ min: 0, max: 65535 }).default(3000),
+  PORT: portVariable().default(3000),
   HOST: z
     .string()
     .trim()
@@ -92,7 +103,8 @@ function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const variable = issue.path.join('.') || '(environment)';
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${variable} is required`;
+  // plainIssueMessages wrote the words ("is required" only for an unset variable): zod drops `input` from
+  // finished issues, so it cannot be told here whether a variable was unset or unreadable.
   return `${variable} ${issue.message}`;
 }
 
@@ -102,7 +114,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * number from 0 to 65535; SHUTDOWN_TIMEOUT_MS ...`), and never echoes a value, since it may be a secret.
  */
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  const result = schema.safeParse(withoutEmptyValues(env));
+  const result = schema.safeParse(withoutEmptyValues(env), { error: plainIssueMessages });
   if (result.success) return result.data;
   // One message per variable: a value failing two rules is one problem to fix.
   const reasons = new Map<string, string>();

@@ -105,20 +105,68 @@ export function notFoundHandler(renderPage: ErrorPageRenderer = defaultErrorPage
   };
 }
 
-// body-parser and other express middleware signal client errors with `status` and `expose`.
-function clientErrorOf(error: unknown): { status: number; message: string } | undefined {
+// The problem types of client errors, one per kind, whoever detects them (the chassis, Express's router,
+// body-parser or a service's own route): docs/services.md lists them.
+const CLIENT_PROBLEM_TYPES: Readonly<Record<number, { type: string; title: string }>> = {
+  400: { type: 'invalid-request', title: 'Bad Request' },
+  411: { type: 'length-required', title: 'Length Required' },
+  413: { type: 'body-too-large', title: 'Content Too Large' },
+  415: { type: 'unsupported-media-type', title: 'Unsupported Media Type' },
+};
+
+/**
+ * A 4xx signalled by Express's router (a URIError with status 400 for a malformed %-encoding in a path
+ * parameter), body-parser (`type` such as `entity.parse.failed`, `entity.too.large`) or any http-errors style
+ * middleware (`status` or `statusCode` 400..499), as the HttpError the chassis answers for that kind, or
+ * undefined for anything else. `expose` is not required: the router's decode error has none, yet it is the
+ * client's fault. The detail is ours, never the library's message, which may quote the body (JSON.parse's does);
+ * the cause logged is the library's error type, not its message.
+ */
+function clientErrorOf(error: unknown): HttpError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const { status, expose, message } = error as { status?: unknown; expose?: unknown; message?: unknown };
-  if (
-    typeof status === 'number' &&
-    status >= 400 &&
-    status < 500 &&
-    expose === true &&
-    typeof message === 'string'
-  ) {
-    return { status, message };
+  const { status, statusCode, expose, message, type, limit } = error as Record<string, unknown>;
+  const code = typeof status === 'number' ? status : statusCode;
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499) return undefined;
+  const kind = CLIENT_PROBLEM_TYPES[code];
+  const options = (cause: string) => ({ ...(kind ?? {}), cause });
+  if (error instanceof URIError) {
+    return new HttpError(
+      400,
+      'The request path has a malformed %-encoding.',
+      options('malformed %-encoding'),
+    );
   }
-  return undefined;
+  switch (type) {
+    case 'entity.parse.failed':
+      return new HttpError(
+        400,
+        'The request body is malformed: it does not parse as its Content-Type.',
+        options(type),
+      );
+    case 'entity.too.large':
+      return new HttpError(
+        413,
+        typeof limit === 'number'
+          ? `The request body may have at most ${limit} bytes.`
+          : 'The request body is too large.',
+        options(type),
+      );
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpError(
+        415,
+        "The request body's Content-Encoding or charset is not supported.",
+        options(type),
+      );
+    case 'request.size.invalid':
+      return new HttpError(400, 'The request body does not match its Content-Length.', options(type));
+    default:
+      return new HttpError(
+        code,
+        expose === true && typeof message === 'string' ? message : (STATUS_CODES[code] ?? 'Client error'),
+        options(typeof type === 'string' ? type : `HTTP ${code}`),
+      );
+  }
 }
 
 export type ErrorHandlerOptions = {
@@ -131,18 +179,20 @@ export type ErrorHandlerOptions = {
 /**
  * The edge of every service: maps errors to problem+json or an HTML page.
  * - An HttpError is an expected failure: its status, type and cause go into the request's one log line
- *   (pino-http's, at warn), with no stack.
+ *   (pino-http's, at warn), with no stack. So is a 4xx from Express's router or body-parser, answered as the
+ *   same kind of problem the chassis uses (see clientErrorOf).
  * - Anything else is a 500 with a generic detail, logged once at error level with its stack; the stack
  *   reaches clients only when `exposeStackTraces` is set.
  * Without a request logger (`req.log`), the handler writes the line itself.
  */
 export function errorHandler(options: ErrorHandlerOptions): ErrorRequestHandler {
   const renderPage = options.renderPage ?? defaultErrorPage;
-  return (error: unknown, req, res, next) => {
+  return (thrown: unknown, req, res, next) => {
     if (res.headersSent) {
-      next(error);
+      next(thrown);
       return;
     }
+    const error = thrown instanceof HttpError ? thrown : (clientErrorOf(thrown) ?? thrown);
     if (error instanceof HttpError) {
       if (error.options.headers) res.set(error.options.headers);
       const problem: HandledProblem = {
@@ -158,11 +208,6 @@ export function errorHandler(options: ErrorHandlerOptions): ErrorRequestHandler 
         problemFor(req, error.status, error.detail, error.options.type, error.options.title),
         renderPage,
       );
-      return;
-    }
-    const clientError = clientErrorOf(error);
-    if (clientError) {
-      send(req, res, problemFor(req, clientError.status, clientError.message), renderPage);
       return;
     }
     // pino-http's completion line carries `res.err` with its stack: one line per failed request.

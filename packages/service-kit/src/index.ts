@@ -9,6 +9,7 @@ export {
   loadConfig,
   loadConfigOrExit,
   oneOfVariable,
+  portVariable,
   type BaseConfig,
 } from './config';
 export { createLogger, createUrlRedactor, redactUrl, type Logger, type LoggerOptions } from './logger';
@@ -35,6 +36,8 @@ export {
   type ErrorPageRenderer,
 } from './errors';
 export { escapeHtml } from './html';
+export { plainIssueMessages } from './issue-messages';
+export { describeRequestIssue, parseRequestInput, type RequestInputSource } from './request-input';
 export { DEFAULT_MAX_REQUEST_BODY_BYTES, rejectDeclaredOversizedBodies } from './request-body';
 export { createServiceApp, type ServiceAppOptions } from './service-app';
 export {

@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { flushLogs } from './flush-logs';
 import { ConfigError } from './config';
 import { answerHealthProbe, type HealthRegistry } from './health';
 
@@ -136,7 +137,7 @@ export async function startServer(handler: RequestListener, options: ServerOptio
       });
       const code = await Promise.race([drainAndClose(reason), deadline]);
       clearTimeout(deadlineTimer);
-      logger.flush?.();
+      await flushLogs(logger);
       exit(code);
       return code;
     })();

@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler, type ErrorPageRenderer } from './errors'
 import { healthRouter, type HealthRegistry } from './health';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, rejectDeclaredOversizedBodies } from './request-body';
 import { createRequestLogger } from './request-context';
+import { HELMET_OPTIONS } from './security-headers';
 import type { VersionInfo } from './version';
 
 export type ServiceAppOptions = {
@@ -83,7 +84,8 @@ function securityHeaders(): RequestHandler {
     removeHeader() {},
   };
   let failure: unknown;
-  helmet()(new IncomingMessage(new Socket()), recorder as unknown as ServerResponse, (error?: unknown) => {
+  const secure = helmet(HELMET_OPTIONS);
+  secure(new IncomingMessage(new Socket()), recorder as unknown as ServerResponse, (error?: unknown) => {
     failure = error;
   });
   if (failure !== undefined || headers.length === 0) {

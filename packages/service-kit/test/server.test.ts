@@ -1,7 +1,13 @@
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
+import pino from 'pino';
 import {
   ConfigError,
+  createLogger,
   createServiceApp,
   HEADERS_TIMEOUT_MS,
   KEEP_ALIVE_TIMEOUT_MS,
@@ -120,6 +126,83 @@ describe('startServer refusing a HOST or PORT', () => {
     drainDelayMs: 0,
     exit: () => undefined,
     signals: [] as NodeJS.Signals[],
+  });
+
+  it('exits only after the logger has written every shutdown line, in order', async () => {
+    // A destination like pino's stdout: a write completes later, and flush(cb) calls back once all have.
+    const written: string[] = [];
+    let pending = 0;
+    const waiting: Array<() => void> = [];
+    const destination = {
+      write(line: string) {
+        pending += 1;
+        setTimeout(() => {
+          written.push(JSON.parse(line).msg as string);
+          pending -= 1;
+          if (pending === 0) waiting.splice(0).forEach((cb) => cb());
+        }, 20);
+      },
+      flush(cb: () => void) {
+        if (pending === 0) cb();
+        else waiting.push(cb);
+      },
+    };
+    const logger = createLogger({ level: 'info', destination });
+    const health = testHealth();
+    let writtenAtExit: string[] = [];
+    const running = await startServer(express(), {
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      health,
+      shutdownTimeoutMs: 5000,
+      drainDelayMs: 0,
+      signals: [],
+      exit: () => (writtenAtExit = [...written]),
+    });
+    await running.shutdown('test');
+    expect(writtenAtExit).toEqual([
+      'listening',
+      'shutdown: readiness is now 503',
+      'shutdown: all connections closed',
+    ]);
+  });
+
+  it('keeps the shutdown lines in order in a file written by pino’s asynchronous destination', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'service-kit-shutdown-log-'));
+    try {
+      // Repeated: without waiting for the destination, about half the runs put the lines out of order.
+      for (let run = 0; run < 8; run++) {
+        const file = join(dir, `run-${run}.log`);
+        const destination = pino.destination({ dest: file, sync: false, mkdir: true });
+        await once(destination, 'ready');
+        const logger = createLogger({ level: 'info', destination });
+        const running = await startServer(express(), {
+          port: 0,
+          host: '127.0.0.1',
+          logger,
+          health: testHealth(),
+          shutdownTimeoutMs: 5000,
+          drainDelayMs: 0,
+          signals: [],
+          // What process.exit does to pino's destination: its exit hook writes the rest synchronously.
+          exit: () => destination.flushSync(),
+        });
+        await running.shutdown('SIGTERM');
+        destination.end();
+        const messages = readFileSync(file, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { msg: string }).msg);
+        expect(messages).toEqual([
+          'listening',
+          'shutdown: readiness is now 503',
+          'shutdown: all connections closed',
+        ]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names HOST when it does not resolve, and PORT when it is taken', async () => {

@@ -1,7 +1,11 @@
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import helmet from 'helmet';
 import request from 'supertest';
 import { createServiceApp, HttpError, resolveVersionInfo } from '../src';
+import { HELMET_OPTIONS } from '../src/security-headers';
 import { capturedLogger, testHealth } from './support';
 
 function buildApp({
@@ -37,6 +41,12 @@ function buildApp({
       });
       app.get('/api/data', (_req, res) => {
         res.json({ ok: true });
+      });
+      app.get('/api/items/:id', (req, res) => {
+        res.json({ id: req.params.id });
+      });
+      app.post('/api/items', express.json({ limit: '1kb' }), (req, res) => {
+        res.json(req.body);
       });
     },
   });
@@ -213,16 +223,118 @@ describe('createServiceApp', () => {
       .type('form')
       .send(`city=${'x'.repeat(2000)}`)
       .expect(413);
-    expect(res.body).toMatchObject({ status: 413, title: 'Payload Too Large' });
+    expect(res.body).toMatchObject({
+      type: 'tag:slipway,2026:problem:body-too-large',
+      status: 413,
+      title: 'Content Too Large',
+      detail: 'The request body may have at most 1024 bytes.',
+    });
+  });
+
+  it.each(['/api/items/%ZZ', '/api/items/%C0%AF', '/api/items/a%E0%A4%A'])(
+    'answers a malformed %%-encoding in a path parameter (%s) with 400 invalid-request, logged at warn without a stack',
+    async (path) => {
+      const { app, records } = buildApp();
+      const res = await request(app).get(path).expect(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({
+        type: 'tag:slipway,2026:problem:invalid-request',
+        status: 400,
+        detail: 'The request path has a malformed %-encoding.',
+      });
+      const line = records().find((r) => (r.res as { statusCode?: number } | undefined)?.statusCode === 400);
+      expect(line).toMatchObject({ level: 'warn', problem: { type: 'invalid-request', status: 400 } });
+      expect(JSON.stringify(records())).not.toMatch(/"stack"|"level":"error"/);
+    },
+  );
+
+  it('answers malformed JSON with 400 invalid-request, never JSON.parse’s text (it quotes the body)', async () => {
+    const { app, records } = buildApp();
+    const res = await request(app).post('/api/items').type('json').send('{"password": "hunter2"').expect(400);
+    expect(res.body).toMatchObject({
+      type: 'tag:slipway,2026:problem:invalid-request',
+      title: 'Bad Request',
+      detail: 'The request body is malformed: it does not parse as its Content-Type.',
+    });
+    expect(JSON.stringify(res.body) + JSON.stringify(records())).not.toContain('hunter2');
+    expect(records().at(-1)).toMatchObject({ level: 'warn', problem: { cause: 'entity.parse.failed' } });
+  });
+
+  it('answers a chunked body over the limit with the same 413 body-too-large as a declared one', async () => {
+    const { app } = buildApp();
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      // No Content-Length: Node sends the body chunked, so body-parser, not the chassis's guard, refuses it.
+      const chunked = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            port,
+            host: '127.0.0.1',
+            method: 'POST',
+            path: '/api/items',
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += String(chunk)));
+            res.on('end', () => resolve({ status: res.statusCode, body }));
+          },
+        );
+        req.on('error', reject);
+        req.write('{"x":"');
+        req.end(`${'y'.repeat(4000)}"}`);
+      });
+      expect(chunked.status).toBe(413);
+      const declared = await request(app)
+        .post('/api/items')
+        .type('json')
+        .send(JSON.stringify({ x: 'y'.repeat(4000) }))
+        .expect(413);
+      const problem = JSON.parse(chunked.body) as Record<string, unknown>;
+      expect(problem).toMatchObject({
+        type: 'tag:slipway,2026:problem:body-too-large',
+        title: 'Content Too Large',
+        detail: 'The request body may have at most 1024 bytes.',
+      });
+      expect(declared.body).toMatchObject({
+        type: problem.type,
+        title: problem.title,
+        detail: problem.detail,
+      });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answers an unsupported body charset with 415 unsupported-media-type', async () => {
+    const { app } = buildApp();
+    const res = await request(app)
+      .post('/api/items')
+      .set('content-type', 'application/json; charset=x-unknown')
+      .send('{}')
+      .expect(415);
+    expect(res.body).toMatchObject({ type: 'tag:slipway,2026:problem:unsupported-media-type' });
   });
 });
 
 describe('security headers', () => {
-  it('sends exactly the headers helmet itself sends for the same request', async () => {
+  it('never asks browsers to upgrade requests to https, so a form works over plain HTTP on any host', async () => {
+    const res = await request(buildApp().app).get('/api/data').set('host', 'weather.test:8080').expect(200);
+    const csp = res.headers['content-security-policy'] ?? '';
+    expect(csp).not.toMatch(/upgrade-insecure-requests/i);
+    // The rest of helmet's policy stays: forms post only to this origin, and HSTS upgrades once served over TLS.
+    expect(csp).toContain("form-action 'self'");
+    expect(csp).toContain("default-src 'self'");
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+  });
+
+  it('sends exactly the headers helmet itself sends for the same request and options', async () => {
     const helmetOnly = express();
     helmetOnly.disable('x-powered-by');
     helmetOnly.set('etag', false);
-    helmetOnly.use(helmet());
+    helmetOnly.use(helmet(HELMET_OPTIONS));
     helmetOnly.get('/api/data', (_req, res) => {
       res.json({ ok: true });
     });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { integerVariable } from '@slipway/service-kit';
 import { z } from 'zod';
 
 // A user id stands in for the identity an authenticating gateway would pass; this service keeps no accounts.
@@ -12,14 +13,22 @@ export const cityIdSchema = z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be a ci
 export const newCitySchema = z.strictObject({
   name: z
     .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
-    .transform((name) => name.trim().replace(/\s+/g, ' '))
+    // NFC first, so "Zürich" typed as one code point or as "u" + combining diaeresis is one name, stored once.
+    .transform((name) => name.normalize('NFC').trim().replace(/\s+/g, ' '))
     .pipe(
       z
         .string()
         .min(1, 'must not be empty')
         .max(100, 'must be at most 100 characters')
-        .regex(/^[\p{L}\p{M}][\p{L}\p{M} .'’()-]*$/u, "must be letters, spaces and . ' ( ) -"),
+        // Commas and digits too: "Washington, D.C.", "6th of October City". Values only ever reach SQL as
+        // parameters and pages escaped, so the rule is about plausible names, not about safety.
+        .regex(
+          /^(?=.*\p{L})[\p{L}\p{M}\p{Nd}][\p{L}\p{M}\p{Nd} .,'’()-]*$/u,
+          "must be letters, digits, spaces and . , ' ( ) -, start with a letter or digit and hold a letter",
+        ),
     ),
+  // The shape only, not ISO's list of assigned codes: user-assigned codes such as XK (Kosovo, as the EU and
+  // CLDR use it) and ZZ pass, so the service needs no copy of the standard to keep current.
   country: z
     .string({ error: 'must be a string' })
     .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "GB"')
@@ -33,12 +42,7 @@ export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
 export const listQuerySchema = z.object({
-  limit: z.coerce
-    .number()
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`)
-    .default(DEFAULT_PAGE_SIZE),
+  limit: integerVariable({ min: 1, max: MAX_PAGE_SIZE }).default(DEFAULT_PAGE_SIZE),
   cursor: z
     .string()
     .transform((cursor) => Buffer.from(cursor, 'base64url').toString('utf8'))
@@ -62,12 +66,4 @@ export function fingerprintOf(city: NewCity): string {
   return createHash('sha256')
     .update(JSON.stringify([city.name, city.country ?? null]))
     .digest('base64url');
-}
-
-/** The first issue, as "<field> <message>", for a problem's detail. */
-export function describeIssue(error: z.ZodError, prefix = ''): string {
-  const issue = error.issues[0];
-  const field = issue?.path.join('.') || 'body';
-  if (issue?.code === 'unrecognized_keys') return `${prefix}${issue.message}`;
-  return `${prefix}${field} ${issue?.message ?? 'is invalid'}`;
 }

@@ -36,7 +36,7 @@ export function createCitiesModule({
     }
     next(
       new HttpError(503, 'The database is not ready yet; try again shortly.', {
-        type: 'database-not-ready',
+        type: 'database-unavailable',
         headers: { 'retry-after': '2' },
       }),
     );

@@ -1,24 +1,17 @@
-import { HttpError } from '@slipway/service-kit';
+import { HttpError, parseRequestInput } from '@slipway/service-kit';
 import express, { type ErrorRequestHandler, type Request, type Router } from 'express';
 import { EMBEDDED_DATABASE_NOTICE, isDatabaseUnavailable } from '../database';
 import type { CitiesStore } from './cities-store';
 import {
   cityIdSchema,
-  describeIssue,
   idempotencyKeySchema,
   listQuerySchema,
   newCitySchema,
   userIdSchema,
 } from './city-input';
 
-function badRequest(detail: string): HttpError {
-  return new HttpError(400, detail, { type: 'invalid-request' });
-}
-
 function userIdOf(req: Request): string {
-  const parsed = userIdSchema.safeParse(req.params.userId);
-  if (!parsed.success) throw badRequest(describeIssue(parsed.error, 'user id: '));
-  return parsed.data;
+  return parseRequestInput(userIdSchema, req.params.userId, { in: 'path', name: 'user id' });
 }
 
 /** Turns a database that is down or unreachable into a 503 the client may retry, instead of a 500. */
@@ -51,9 +44,8 @@ export function citiesRoutes(store: CitiesStore, { embedded }: { embedded: boole
 
   router.get('/api/users/:userId/cities', async (req, res) => {
     const userId = userIdOf(req);
-    const query = listQuerySchema.safeParse(req.query);
-    if (!query.success) throw badRequest(describeIssue(query.error));
-    const page = await store.list(userId, { limit: query.data.limit, afterId: query.data.cursor });
+    const query = parseRequestInput(listQuerySchema, req.query, { in: 'query' });
+    const page = await store.list(userId, { limit: query.limit, afterId: query.cursor });
     res.json({ ...page, ...notice });
   });
 
@@ -65,16 +57,13 @@ export function citiesRoutes(store: CitiesStore, { embedded }: { embedded: boole
       if (!req.is('application/json')) {
         throw new HttpError(415, 'Send the city as application/json.', { type: 'unsupported-media-type' });
       }
-      const body = newCitySchema.safeParse(req.body);
-      if (!body.success) throw badRequest(describeIssue(body.error));
+      const city = parseRequestInput(newCitySchema, req.body, { in: 'body' });
       const rawKey = req.get('idempotency-key');
-      let key: string | undefined;
-      if (rawKey !== undefined) {
-        const parsedKey = idempotencyKeySchema.safeParse(rawKey);
-        if (!parsedKey.success) throw badRequest(describeIssue(parsedKey.error, 'Idempotency-Key: '));
-        key = parsedKey.data;
-      }
-      const result = await store.add(userId, body.data, key);
+      const key =
+        rawKey === undefined
+          ? undefined
+          : parseRequestInput(idempotencyKeySchema, rawKey, { in: 'header', name: 'Idempotency-Key' });
+      const result = await store.add(userId, city, key);
       if (result.status === 422) {
         throw new HttpError(422, result.problem.detail, { type: result.problem.type });
       }
@@ -94,11 +83,10 @@ export function citiesRoutes(store: CitiesStore, { embedded }: { embedded: boole
 
   router.delete('/api/users/:userId/cities/:cityId', async (req, res) => {
     const userId = userIdOf(req);
-    const cityId = cityIdSchema.safeParse(req.params.cityId);
-    if (!cityId.success) throw badRequest(describeIssue(cityId.error, 'city id: '));
-    const removed = await store.remove(userId, cityId.data);
+    const cityId = parseRequestInput(cityIdSchema, req.params.cityId, { in: 'path', name: 'city id' });
+    const removed = await store.remove(userId, cityId);
     if (!removed) {
-      throw new HttpError(404, `No saved city ${cityId.data} for this user.`, { type: 'city-not-found' });
+      throw new HttpError(404, `No saved city ${cityId} for this user.`, { type: 'city-not-found' });
     }
     res.status(204).end();
   });

@@ -114,7 +114,7 @@ describeWithPostgres('saved-cities on a real Postgres 15', () => {
       expect(JSON.stringify(ready.body)).toContain('Postgres is unreachable');
       await request(t.app).get('/health/live').expect(200);
       const api = await request(t.app).get('/api/users/u/cities').expect(503);
-      expect(api.body.type).toBe('tag:slipway,2026:problem:database-not-ready');
+      expect(api.body.type).toBe('tag:slipway,2026:problem:database-unavailable');
       expect(JSON.stringify(health.body)).not.toContain('cities-app-test-password');
     } finally {
       await t.close();

@@ -44,7 +44,7 @@ describe('the schema gate', () => {
       try {
         expect(t.schema.state).toEqual({ kind: 'behind', pending: ['0001-saved-cities'] });
         const api = await request(t.app).get('/api/users/u/cities').expect(503);
-        expect(api.body.type).toBe('tag:slipway,2026:problem:database-not-ready');
+        expect(api.body.type).toBe('tag:slipway,2026:problem:database-unavailable');
         const ready = await request(t.app).get('/health/ready').expect(503);
         expect(JSON.stringify(ready.body.checks)).toMatch(
           /schema is behind this version; run the migrate step/,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseEnvSchema, loadConfig } from '@slipway/service-kit';
+import { baseEnvSchema, ConfigError, loadConfig } from '@slipway/service-kit';
 import { savedCitiesEnvSchema } from '../../src/config';
 import { readOwnManifest } from '../../src/manifest';
 
@@ -39,6 +39,29 @@ describe('saved-cities configuration', () => {
     ['DATABASE_QUERY_TIMEOUT_MS', '1.5'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig(savedCitiesEnvSchema, { [name]: value })).toThrow(name);
+  });
+
+  // The chassis's rules and words, as the weather-app and a generated service say them: digits only, so
+  // neither hex, an exponent nor a word is read as a number, and nothing says "is required" when it was set.
+  it.each([
+    ['PORT', 'abc', 'PORT must be a whole number from 0 to 65535'],
+    ['PORT', '0x9c47', 'PORT must be a whole number from 0 to 65535'],
+    ['PORT', '4e4', 'PORT must be a whole number from 0 to 65535'],
+    ['PORT', '70000', 'PORT must be from 0 to 65535'],
+    ['DATABASE_POOL_MAX', 'abc', 'DATABASE_POOL_MAX must be a whole number from 1 to 100 connections'],
+    ['DATABASE_POOL_MAX', '0', 'DATABASE_POOL_MAX must be from 1 to 100 connections'],
+    [
+      'DATABASE_QUERY_TIMEOUT_MS',
+      '1e4',
+      'DATABASE_QUERY_TIMEOUT_MS must be a whole number from 100 to 600000 milliseconds',
+    ],
+  ])('says %s=%s in plain words, as the chassis does', (name, value, reason) => {
+    expect(() => loadConfig(savedCitiesEnvSchema, { [name]: value })).toThrow(
+      new ConfigError(`Invalid configuration: ${reason}`),
+    );
+    if (name === 'PORT') {
+      expect(() => loadConfig(baseEnvSchema, { PORT: value })).toThrow(`Invalid configuration: ${reason}`);
+    }
   });
 });
 

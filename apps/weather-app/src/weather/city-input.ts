@@ -6,7 +6,7 @@ export const MAX_CITY_LENGTH = 100;
 const CONTROL_CHARACTERS = /[\p{Cc}\u2028\u2029]/u;
 
 function badInput(detail: string): HttpError {
-  return new HttpError(400, detail, { type: 'invalid-input', title: 'Bad Request' });
+  return new HttpError(400, detail, { type: 'invalid-request', title: 'Bad Request' });
 }
 
 /**
@@ -38,7 +38,7 @@ export function matchKey(text: string): string {
 /**
  * Validates a city from a query string or form and builds the one City value the service and providers use.
  * Express parses repeated parameters into arrays, and a city must be given once, as text.
- * Throws HttpError 400 (`invalid-input`) naming what is wrong.
+ * Throws HttpError 400 (`invalid-request`) naming what is wrong.
  */
 export function parseCity(raw: unknown): City {
   if (Array.isArray(raw)) throw badInput('Give the city once.');

@@ -65,6 +65,8 @@ describe('weather-app in demo mode (no API key)', () => {
   ])('rejects %s with 400 problem+json', async (_what, city, detail) => {
     const res = await request(app).get('/api/weather').query({ city }).expect(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    // The one problem type for bad input, in both apps and the chassis (docs/services.md).
+    expect(res.body.type).toBe('tag:slipway,2026:problem:invalid-request');
     expect(res.body.detail).toMatch(detail);
   });
 

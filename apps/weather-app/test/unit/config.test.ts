@@ -1,5 +1,5 @@
 import { loadConfig } from '@slipway/service-kit';
-import { weatherEnvSchema } from '../../src/config';
+import { startupMessage, weatherEnvSchema } from '../../src/config';
 
 describe('weather-app configuration', () => {
   it('defaults to the demo provider without a key, and to OpenWeather with one', () => {
@@ -44,5 +44,14 @@ describe('weather-app configuration', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain(key);
     }
+  });
+
+  it('says why it starts with the provider it chose, and never claims a key that is set is missing', () => {
+    const say = (env: Record<string, string>) => startupMessage(loadConfig(weatherEnvSchema, env));
+    expect(say({})).toBe('starting with the embedded demo provider (no OPENWEATHER_API_KEY)');
+    expect(say({ OPENWEATHER_API_KEY: 'key-12345678', WEATHER_PROVIDER: 'demo' })).toBe(
+      'starting with the embedded demo provider (WEATHER_PROVIDER=demo; OPENWEATHER_API_KEY is set but unused)',
+    );
+    expect(say({ OPENWEATHER_API_KEY: 'key-12345678' })).toBe('starting with OpenWeather');
   });
 });

@@ -74,6 +74,17 @@ describe('the weather-app process', () => {
     expect(output).not.toMatch(/npm error|ERROR {2}run failed/);
   }, 60_000);
 
+  it('logs that the demo provider was chosen by WEATHER_PROVIDER when a key is set, never the key', async () => {
+    const { output } = startServer({ OPENWEATHER_API_KEY: 'secret-key-123456', WEATHER_PROVIDER: 'demo' });
+    await listeningUrl(output);
+    const starting = output()
+      .split('\n')
+      .find((line) => line.includes('"msg":"starting'));
+    expect(starting).toContain('WEATHER_PROVIDER=demo; OPENWEATHER_API_KEY is set but unused');
+    expect(output()).not.toContain('no OPENWEATHER_API_KEY');
+    expect(output()).not.toContain('secret-key-123456');
+  });
+
   it('names HOST when the host cannot be listened on, exit 78', async () => {
     const { child, output } = startServer({ HOST: 'no-such-host.invalid' });
     const [code] = await once(child, 'exit');
