@@ -51,6 +51,7 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     inputs: Record<string, unknown>,
     imageDigest: string,
     variables: Record<string, string> = {},
+    job = 'api-deploy-production',
   ) {
     removeDir(repo);
     repo = createGitRepo({
@@ -63,7 +64,7 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     writeFileSync(path.join(state, 'calls'), '');
     const result = await runGitlabCiLocal({
       cwd: repo,
-      args: ['--force-shell-executor', 'api-deploy-production'],
+      args: ['--force-shell-executor', job],
       variables: { IMAGE_DIGEST: imageDigest, ...variables },
       env: {
         FAKE_STATE: state,
@@ -124,6 +125,37 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
       'production/api already ran this image before the deploy; nothing to roll back to.',
     );
     expect(result.calls.some((call) => call.includes('rollout undo'))).toBe(false);
+  }, 120_000);
+
+  // The rollback job extends the same driver variant as the deploy job (`extends: ...-$[[ inputs.driver ]]`).
+  it('kubernetes: the manual rollback job undoes the rollout with the driver the deploy used', async () => {
+    writeFileSync(path.join(state, 'image'), digest(2));
+    writeFileSync(path.join(state, 'history'), `${digest(1)}\n`);
+    const result = await deploy(kubernetes, digest(2), {}, 'api-rollback-production');
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('slipway: rolling back production/api with the kubernetes driver');
+    expect(result.calls).toEqual([
+      'kubectl --context shop/agents:production --namespace shop rollout undo deployment/api',
+      'kubectl --context shop/agents:production --namespace shop rollout status deployment/api --timeout=300s',
+    ]);
+    expect(image()).toBe(digest(1));
+  }, 120_000);
+
+  it('compose: the manual rollback job restores the previous image over ssh', async () => {
+    const host = path.join(state, 'srv', 'api');
+    mkdirSync(host, { recursive: true });
+    writeFileSync(path.join(host, 'slipway.env'), `APP_IMAGE=${digest(2)}\n`);
+    writeFileSync(path.join(host, 'slipway.env.previous'), `APP_IMAGE=${digest(1)}\n`);
+    const result = await deploy(
+      { driver: 'compose', 'ssh-host': 'deploy@app-1.example.com', 'compose-dir': host },
+      digest(2),
+      { SSH_PRIVATE_KEY: 'not-a-real-key-7c1e', SSH_KNOWN_HOSTS: 'app-1.example.com ssh-ed25519 AAAA' },
+      'api-rollback-production',
+    );
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('slipway: rolled back production/api');
+    expect(readFileSync(path.join(host, 'slipway.env'), 'utf8')).toBe(`APP_IMAGE=${digest(1)}\n`);
+    expect(result.calls).toContain('docker compose --env-file slipway.env up --detach --no-deps api');
   }, 120_000);
 
   it('compose: keeps the previous image on the host and restores it when the new one fails', async () => {
