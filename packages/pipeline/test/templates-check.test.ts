@@ -172,8 +172,8 @@ describe('each rule fails when a template breaks it', () => {
     [
       'a job that is not interruptible',
       'test',
-      '.$[[ inputs.job-prefix ]]-test-base:\n  interruptible: true',
-      '.$[[ inputs.job-prefix ]]-test-base:\n  interruptible: false',
+      '.$[[ inputs.job-prefix ]]-test-base:\n  image: $[[ inputs.image ]]\n  interruptible: true',
+      '.$[[ inputs.job-prefix ]]-test-base:\n  image: $[[ inputs.image ]]\n  interruptible: false',
       /job "example-test" must be interruptible: true/,
     ],
     [
