@@ -3,32 +3,25 @@
 // test see exactly which commands the template runs, and what it rolls back to.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { installDeployStandIns } from './support/deploy-stand-ins';
-import { makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
-import { createGitRepo, GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+import { makeTempDir, removeDir } from './support/fixture-repository';
+import { GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+import { createTemplateRepo } from './support/template-repository';
 
 const digest = (n: number) => `registry.example.com/shop/api@sha256:${String(n).repeat(64).slice(0, 64)}`;
 
-function deployPipeline(inputs: Record<string, unknown>): string {
-  return stringify({
-    stages: ['production'],
-    include: [
-      {
-        local: 'ci-templates/deploy.yml',
-        inputs: {
-          stage: 'production',
-          'job-prefix': 'api',
-          'app-name': 'api',
-          environment: 'production',
-          'deployment-tier': 'production',
-          url: 'https://api.example.com',
-          verify: false,
-          ...inputs,
-        },
-      },
-    ],
-  });
+/** The deploy job's inputs: production of app `api`, verification off unless a test turns it on. */
+function deployInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+  return {
+    stage: 'production',
+    'job-prefix': 'api',
+    'app-name': 'api',
+    environment: 'production',
+    'deployment-tier': 'production',
+    url: 'https://api.example.com',
+    verify: false,
+    ...inputs,
+  };
 }
 
 describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
@@ -54,13 +47,7 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     job = 'api-deploy-production',
   ) {
     removeDir(repo);
-    repo = createGitRepo({
-      '.gitlab-ci.yml': deployPipeline(inputs),
-      'ci-templates/deploy.yml': readFileSync(
-        path.join(REPOSITORY_ROOT, 'ci-templates', 'deploy.yml'),
-        'utf8',
-      ),
-    });
+    repo = createTemplateRepo(['production'], [{ template: 'deploy', inputs: deployInputs(inputs) }]);
     writeFileSync(path.join(state, 'calls'), '');
     const result = await runGitlabCiLocal({
       cwd: repo,
