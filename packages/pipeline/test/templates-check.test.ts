@@ -211,6 +211,13 @@ describe('each rule fails when a template breaks it', () => {
       '.$[[ inputs.job-prefix ]]-build-podman:',
       /extends refers to "\.example-build-docker"/,
     ],
+    [
+      'a deploy driver option without its variant',
+      'deploy',
+      '.$[[ inputs.job-prefix ]]-deploy-$[[ inputs.environment ]]-script:',
+      '.$[[ inputs.job-prefix ]]-deploy-$[[ inputs.environment ]]-shell:',
+      /job "example-rollback-[a-z-]+": extends refers to "\.example-deploy-[a-z-]+-script"/,
+    ],
   ];
   it.each(cases)('%s', (_what, name, search, replacement, problem) => {
     const problems = checkTemplate(mutated(name, search, replacement));
