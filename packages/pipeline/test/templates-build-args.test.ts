@@ -4,11 +4,11 @@
 // check` and by gitlab-ci-local 4.75) rejects whitespace inside a value.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { checkTemplateInputs } from '../src/templates/template-inputs';
 import { readTemplate } from '../src/templates/template-file';
 import { makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
-import { createGitRepo, GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+import { GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+import { createTemplateRepo } from './support/template-repository';
 
 const BUILD_TEMPLATE = path.join(REPOSITORY_ROOT, 'ci-templates', 'build.yml');
 
@@ -37,31 +37,30 @@ describe('build.yml build-args', () => {
   });
 
   async function build(buildArgs: string, variables: Record<string, string> = {}, passwordVariable = '') {
-    repo = createGitRepo({
-      'ci-templates/build.yml': readFileSync(BUILD_TEMPLATE, 'utf8'),
-      'services/api/package.json': '{ "name": "api", "version": "1.2.3" }\n',
-      // Files a `*` would glob to, if it were expanded.
-      'glob-bait-1.txt': '',
-      'glob-bait-2.txt': '',
-      '.gitlab-ci.yml': stringify({
-        stages: ['build'],
-        include: [
-          {
-            local: 'ci-templates/build.yml',
-            inputs: {
-              'job-prefix': 'api',
-              'app-name': 'api',
-              'app-path': 'services/api',
-              'build-args': buildArgs,
-              'image-repository': 'registry.example.com/shop',
-              'registry-user': 'ci-user',
-              'registry-password-variable': passwordVariable,
-              'layer-cache': false,
-            },
+    repo = createTemplateRepo(
+      ['build'],
+      [
+        {
+          template: 'build',
+          inputs: {
+            'job-prefix': 'api',
+            'app-name': 'api',
+            'app-path': 'services/api',
+            'build-args': buildArgs,
+            'image-repository': 'registry.example.com/shop',
+            'registry-user': 'ci-user',
+            'registry-password-variable': passwordVariable,
+            'layer-cache': false,
           },
-        ],
-      }),
-    });
+        },
+      ],
+      {
+        'services/api/package.json': '{ "name": "api", "version": "1.2.3" }\n',
+        // Files a `*` would glob to, if it were expanded.
+        'glob-bait-1.txt': '',
+        'glob-bait-2.txt': '',
+      },
+    );
     const result = await runGitlabCiLocal({
       cwd: repo,
       args: ['--force-shell-executor', 'api-build'],

@@ -172,8 +172,8 @@ describe('each rule fails when a template breaks it', () => {
     [
       'a job that is not interruptible',
       'test',
-      '.$[[ inputs.job-prefix ]]-test-base:\n  interruptible: true',
-      '.$[[ inputs.job-prefix ]]-test-base:\n  interruptible: false',
+      '.$[[ inputs.job-prefix ]]-test-base:\n  image: $[[ inputs.image ]]\n  interruptible: true',
+      '.$[[ inputs.job-prefix ]]-test-base:\n  image: $[[ inputs.image ]]\n  interruptible: false',
       /job "example-test" must be interruptible: true/,
     ],
     [
@@ -210,6 +210,13 @@ describe('each rule fails when a template breaks it', () => {
       '.$[[ inputs.job-prefix ]]-build-docker:',
       '.$[[ inputs.job-prefix ]]-build-podman:',
       /extends refers to "\.example-build-docker"/,
+    ],
+    [
+      'a deploy driver option without its variant',
+      'deploy',
+      '.$[[ inputs.job-prefix ]]-deploy-$[[ inputs.environment ]]-script:',
+      '.$[[ inputs.job-prefix ]]-deploy-$[[ inputs.environment ]]-shell:',
+      /job "example-rollback-[a-z-]+": extends refers to "\.example-deploy-[a-z-]+-script"/,
     ],
   ];
   it.each(cases)('%s', (_what, name, search, replacement, problem) => {

@@ -4,10 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { git, makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
-import { createGitRepo, runGitlabCiLocal } from './support/gitlab-ci-local';
-import { type LocalRegistry, startLocalRegistry } from './support/local-registry';
+import { git, makeTempDir, removeDir } from './support/fixture-repository';
+import { runGitlabCiLocal } from './support/gitlab-ci-local';
+import { type LocalRegistry, skopeoInspect, startLocalRegistry } from './support/local-registry';
+import { createImageRepo, freshContainersStorage } from './support/template-repository';
 
 // FROM scratch: nothing to pull. CONTENT_KEY reaches the image as a label, as docker/Dockerfile bakes it in.
 const DOCKERFILE = `FROM scratch
@@ -18,19 +18,6 @@ LABEL org.example.content-key="\${CONTENT_KEY}"
 `;
 const KEY = '0123456789abcdef';
 const COMMIT_TIME = '2026-01-31T12:00:00Z';
-
-function skopeoInspect(reference: string): { Digest: string; Labels: Record<string, string> } | undefined {
-  try {
-    return JSON.parse(
-      execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reference}`], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    ) as { Digest: string; Labels: Record<string, string> };
-  } catch {
-    return undefined;
-  }
-}
 
 describe('build.yml and release.yml by content key, against a loopback registry', () => {
   let work: string;
@@ -43,33 +30,11 @@ describe('build.yml and release.yml by content key, against a loopback registry'
     work = makeTempDir('content-image');
     registry = await startLocalRegistry(work);
     image = `${registry.host}/shop/api`;
-    const common = {
-      'job-prefix': 'api',
-      'app-name': 'api',
-      'image-repository': `${registry.host}/shop`,
-      registry: registry.host,
-      'registry-tls-verify': false,
-      'layer-cache': false,
-    };
-    repo = createGitRepo({
-      'services/api/package.json': JSON.stringify({ name: 'api', version: '2.0.0' }, null, 2),
-      'fixture/Dockerfile': DOCKERFILE,
-      '.gitlab-ci.yml': stringify({
-        stages: ['build'],
-        include: [
-          {
-            local: 'ci-templates/build.yml',
-            inputs: { ...common, 'app-path': 'services/api', dockerfile: 'fixture/Dockerfile' },
-          },
-          { local: 'ci-templates/release.yml', inputs: common },
-        ],
-      }),
-      ...Object.fromEntries(
-        ['build.yml', 'release.yml'].map((file) => [
-          `ci-templates/${file}`,
-          readFileSync(path.join(REPOSITORY_ROOT, 'ci-templates', file), 'utf8'),
-        ]),
-      ),
+    repo = createImageRepo({
+      registryHost: registry.host,
+      version: '2.0.0',
+      dockerfile: DOCKERFILE,
+      buildInputs: { 'layer-cache': false },
     });
   }, 60_000);
 
@@ -82,10 +47,7 @@ describe('build.yml and release.yml by content key, against a loopback registry'
   /** Each run gets containers-storage of its own: a fresh CI runner, with no layer to reuse. */
   function freshStorage(): string {
     storageCount += 1;
-    const root = path.join(work, `storage-${storageCount}`);
-    const conf = path.join(work, `storage-${storageCount}.conf`);
-    writeFileSync(conf, `[storage]\ndriver = "vfs"\ngraphroot = "${root}/graph"\nrunroot = "${root}/run"\n`);
-    return conf;
+    return freshContainersStorage(work, `storage-${storageCount}`);
   }
 
   const runJob = async (job: string, variables: Record<string, string> = {}) => {

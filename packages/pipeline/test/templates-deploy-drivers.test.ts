@@ -3,32 +3,25 @@
 // test see exactly which commands the template runs, and what it rolls back to.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { installDeployStandIns } from './support/deploy-stand-ins';
-import { makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
-import { createGitRepo, GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+import { makeTempDir, removeDir } from './support/fixture-repository';
+import { GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+import { createTemplateRepo } from './support/template-repository';
 
 const digest = (n: number) => `registry.example.com/shop/api@sha256:${String(n).repeat(64).slice(0, 64)}`;
 
-function deployPipeline(inputs: Record<string, unknown>): string {
-  return stringify({
-    stages: ['production'],
-    include: [
-      {
-        local: 'ci-templates/deploy.yml',
-        inputs: {
-          stage: 'production',
-          'job-prefix': 'api',
-          'app-name': 'api',
-          environment: 'production',
-          'deployment-tier': 'production',
-          url: 'https://api.example.com',
-          verify: false,
-          ...inputs,
-        },
-      },
-    ],
-  });
+/** The deploy job's inputs: production of app `api`, verification off unless a test turns it on. */
+function deployInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+  return {
+    stage: 'production',
+    'job-prefix': 'api',
+    'app-name': 'api',
+    environment: 'production',
+    'deployment-tier': 'production',
+    url: 'https://api.example.com',
+    verify: false,
+    ...inputs,
+  };
 }
 
 describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
@@ -51,19 +44,14 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     inputs: Record<string, unknown>,
     imageDigest: string,
     variables: Record<string, string> = {},
+    job = 'api-deploy-production',
   ) {
     removeDir(repo);
-    repo = createGitRepo({
-      '.gitlab-ci.yml': deployPipeline(inputs),
-      'ci-templates/deploy.yml': readFileSync(
-        path.join(REPOSITORY_ROOT, 'ci-templates', 'deploy.yml'),
-        'utf8',
-      ),
-    });
+    repo = createTemplateRepo(['production'], [{ template: 'deploy', inputs: deployInputs(inputs) }]);
     writeFileSync(path.join(state, 'calls'), '');
     const result = await runGitlabCiLocal({
       cwd: repo,
-      args: ['--force-shell-executor', 'api-deploy-production'],
+      args: ['--force-shell-executor', job],
       variables: { IMAGE_DIGEST: imageDigest, ...variables },
       env: {
         FAKE_STATE: state,
@@ -124,6 +112,37 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
       'production/api already ran this image before the deploy; nothing to roll back to.',
     );
     expect(result.calls.some((call) => call.includes('rollout undo'))).toBe(false);
+  }, 120_000);
+
+  // The rollback job extends the same driver variant as the deploy job (`extends: ...-$[[ inputs.driver ]]`).
+  it('kubernetes: the manual rollback job undoes the rollout with the driver the deploy used', async () => {
+    writeFileSync(path.join(state, 'image'), digest(2));
+    writeFileSync(path.join(state, 'history'), `${digest(1)}\n`);
+    const result = await deploy(kubernetes, digest(2), {}, 'api-rollback-production');
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('slipway: rolling back production/api with the kubernetes driver');
+    expect(result.calls).toEqual([
+      'kubectl --context shop/agents:production --namespace shop rollout undo deployment/api',
+      'kubectl --context shop/agents:production --namespace shop rollout status deployment/api --timeout=300s',
+    ]);
+    expect(image()).toBe(digest(1));
+  }, 120_000);
+
+  it('compose: the manual rollback job restores the previous image over ssh', async () => {
+    const host = path.join(state, 'srv', 'api');
+    mkdirSync(host, { recursive: true });
+    writeFileSync(path.join(host, 'slipway.env'), `APP_IMAGE=${digest(2)}\n`);
+    writeFileSync(path.join(host, 'slipway.env.previous'), `APP_IMAGE=${digest(1)}\n`);
+    const result = await deploy(
+      { driver: 'compose', 'ssh-host': 'deploy@app-1.example.com', 'compose-dir': host },
+      digest(2),
+      { SSH_PRIVATE_KEY: 'not-a-real-key-7c1e', SSH_KNOWN_HOSTS: 'app-1.example.com ssh-ed25519 AAAA' },
+      'api-rollback-production',
+    );
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('slipway: rolled back production/api');
+    expect(readFileSync(path.join(host, 'slipway.env'), 'utf8')).toBe(`APP_IMAGE=${digest(1)}\n`);
+    expect(result.calls).toContain('docker compose --env-file slipway.env up --detach --no-deps api');
   }, 120_000);
 
   it('compose: keeps the previous image on the host and restores it when the new one fails', async () => {

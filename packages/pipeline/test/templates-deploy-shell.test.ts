@@ -26,17 +26,30 @@ const WEBHOOK_PATH = '/hooks/T000-signal-secret';
 const SSH_KEY = 'not-a-real-key-5b2f';
 const digest = (n: number) => `registry.example.com/shop/api@sha256:${String(n).repeat(64).slice(0, 64)}`;
 
-/** A literal-block script of one of deploy.yml's hidden jobs. */
-function hiddenScript(job: string): string {
-  const script = (readTemplate(DEPLOY_TEMPLATE).body[job] as { script: unknown[] }).script[0];
-  if (typeof script !== 'string') throw new Error(`${job} has no literal script block`);
+/** The literal block of one of deploy.yml's hidden jobs (`script`, or `before_script` for a driver). */
+function hiddenScript(job: string, keyword: 'script' | 'before_script' = 'script'): string {
+  const lines = (readTemplate(DEPLOY_TEMPLATE).body[job] as Record<string, unknown[]> | undefined)?.[keyword];
+  const script = lines?.[0];
+  if (typeof script !== 'string') throw new Error(`${job} has no literal ${keyword} block`);
   return script;
 }
 
-/** The deploy job's steps (verify on), joined as GitLab joins script lines into one shell; `set -e` as the runner. */
+/** The functions of one driver variant (the `driver` input picks it with extends). */
+function driverScript(driver: 'kubernetes' | 'compose' | 'script'): string {
+  return hiddenScript(
+    `.$[[ inputs.job-prefix ]]-deploy-$[[ inputs.environment ]]-${driver}`,
+    'before_script',
+  );
+}
+
+/**
+ * The compose deploy job's steps (verify on), joined as GitLab joins before_script and script into one shell
+ * (https://docs.gitlab.com/ci/yaml/#before_script); `set -e` as the runner.
+ */
 function deployJobScript(): string {
   return [
     'set -e',
+    driverScript('compose'),
     hiddenScript('.slipway-deploy-functions'),
     'slipway_deploy',
     hiddenScript('.slipway-deploy-verify'),

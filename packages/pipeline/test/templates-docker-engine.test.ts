@@ -4,13 +4,13 @@
 //   runs it with docker:dind for real.
 // - release.yml's job in the skopeo image with gitlab-ci-local's docker executor, as a Docker-based runner runs it
 //   (needs the stand-in images: node docker/stand-ins/build-stand-ins.mjs skopeo gitlab-ci-local-util).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { unusedLoopbackUrl } from './support/fake-deployment';
-import { git, makeTempDir, removeDir, REPOSITORY_ROOT } from './support/fixture-repository';
-import { createGitRepo, GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+import { git, makeTempDir, removeDir } from './support/fixture-repository';
+import { GITLAB_CI_LOCAL, runGitlabCiLocal } from './support/gitlab-ci-local';
+import { type LocalRegistry, skopeoInspect, startLocalRegistry } from './support/local-registry';
+import { createTemplateRepo } from './support/template-repository';
 
 // Debian's client: the first `docker` on PATH may be a static client without buildx (see issue 9).
 const DOCKER = '/usr/bin/docker';
@@ -29,39 +29,6 @@ ARG APP
 COPY services/\${APP}/package.json /package.json
 `;
 
-async function startRegistry(workDir: string): Promise<{ host: string; process: ChildProcess }> {
-  const host = new URL(await unusedLoopbackUrl()).host;
-  const config = path.join(workDir, 'registry.yml');
-  writeFileSync(
-    config,
-    stringify({
-      version: 0.1,
-      log: { level: 'warn' },
-      storage: { filesystem: { rootdirectory: path.join(workDir, 'registry') } },
-      http: { addr: host },
-    }),
-  );
-  const registry = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    try {
-      if ((await fetch(`http://${host}/v2/`)).ok) return { host, process: registry };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  registry.kill();
-  throw new Error('docker-registry did not start');
-}
-
-function registryDigest(reference: string): string {
-  return execFileSync(
-    'skopeo',
-    ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${reference}`],
-    { encoding: 'utf8' },
-  ).trim();
-}
-
 const engine = engineAnswers();
 if (!engine) {
   process.stderr.write(
@@ -72,40 +39,39 @@ if (!engine) {
 (engine ? describe : describe.skip)('build.yml (docker builder) against the Docker engine', () => {
   let work: string;
   let repo: string;
-  let registry: { host: string; process: ChildProcess };
+  let registry: LocalRegistry;
   let image: string;
 
   beforeAll(async () => {
     work = makeTempDir('docker-builder');
-    registry = await startRegistry(work);
+    registry = await startLocalRegistry(work);
     image = `${registry.host}/shop/api`;
-    repo = createGitRepo({
-      'services/api/package.json': JSON.stringify({ name: 'api', version: '1.4.0' }, null, 2),
-      'fixture/Dockerfile': DOCKERFILE,
-      '.gitlab-ci.yml': stringify({
-        stages: ['build'],
-        include: [
-          {
-            local: 'ci-templates/build.yml',
-            inputs: {
-              'job-prefix': 'api',
-              'app-name': 'api',
-              'app-path': 'services/api',
-              'image-repository': `${registry.host}/shop`,
-              registry: registry.host,
-              builder: 'docker',
-              'layer-cache': true,
-              dockerfile: 'fixture/Dockerfile',
-            },
+    repo = createTemplateRepo(
+      ['build'],
+      [
+        {
+          template: 'build',
+          inputs: {
+            'job-prefix': 'api',
+            'app-name': 'api',
+            'app-path': 'services/api',
+            'image-repository': `${registry.host}/shop`,
+            registry: registry.host,
+            builder: 'docker',
+            'layer-cache': true,
+            dockerfile: 'fixture/Dockerfile',
           },
-        ],
-      }),
-      'ci-templates/build.yml': readFileSync(path.join(REPOSITORY_ROOT, 'ci-templates/build.yml'), 'utf8'),
-    });
+        },
+      ],
+      {
+        'services/api/package.json': JSON.stringify({ name: 'api', version: '1.4.0' }, null, 2),
+        'fixture/Dockerfile': DOCKERFILE,
+      },
+    );
   }, 60_000);
 
-  afterAll(() => {
-    registry?.process.kill();
+  afterAll(async () => {
+    await registry?.stop();
     if (image) {
       const tags = execFileSync(DOCKER, ['images', '--format', '{{.Repository}}:{{.Tag}}'], {
         encoding: 'utf8',
@@ -137,9 +103,9 @@ if (!engine) {
     if (result.code !== 0) throw new Error(`api-build failed:\n${output.split('\n').slice(-40).join('\n')}`);
 
     const head = git(repo, ['rev-parse', 'HEAD']);
-    const pushed = registryDigest(`${image}:${head}`);
+    const pushed = skopeoInspect(`${image}:${head}`)!.Digest;
     // The cache really was pushed, so RepoDigests held both repositories.
-    expect(registryDigest(`${image}/cache:main`)).toBe(pushed);
+    expect(skopeoInspect(`${image}/cache:main`)?.Digest).toBe(pushed);
     expect(readFileSync(path.join(repo, 'slipway-build.env'), 'utf8')).toBe(
       `IMAGE_DIGEST=${image}@${pushed}\n`,
     );
@@ -170,16 +136,10 @@ if (engine && !releaseImages) {
   let repo: string;
 
   beforeAll(() => {
-    repo = createGitRepo({
-      '.gitlab-ci.yml': stringify({
-        stages: ['build'],
-        include: [{ local: 'ci-templates/release.yml', inputs: { 'job-prefix': 'api', 'app-name': 'api' } }],
-      }),
-      'ci-templates/release.yml': readFileSync(
-        path.join(REPOSITORY_ROOT, 'ci-templates/release.yml'),
-        'utf8',
-      ),
-    });
+    repo = createTemplateRepo(
+      ['build'],
+      [{ template: 'release', inputs: { 'job-prefix': 'api', 'app-name': 'api' } }],
+    );
   });
 
   afterAll(() => removeDir(repo));

@@ -1,5 +1,5 @@
 // Debian's docker-registry on loopback, the real registry HTTP API v2, and a deployment's /version stand-in.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -43,6 +43,22 @@ export async function startLocalRegistry(workDir: string): Promise<LocalRegistry
   }
   await stop();
   throw new Error('docker-registry did not start');
+}
+
+/** What skopeo reads of an image in a plain-HTTP registry (loopback); undefined when the registry has none. */
+export function skopeoInspect(
+  reference: string,
+): { Digest: string; Labels: Record<string, string> } | undefined {
+  try {
+    return JSON.parse(
+      execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${reference}`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    ) as { Digest: string; Labels: Record<string, string> };
+  } catch {
+    return undefined;
+  }
 }
 
 function sha256(bytes: Buffer): string {
