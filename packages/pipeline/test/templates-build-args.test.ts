@@ -12,9 +12,11 @@ import { createTemplateRepo } from './support/template-repository';
 
 const BUILD_TEMPLATE = path.join(REPOSITORY_ROOT, 'ci-templates', 'build.yml');
 
-// buildah: records each call's arguments one per line; `push --digestfile F` writes a digest to F.
+// buildah: records each call's arguments one per line; `push --digestfile F` writes a digest to F. `login` reads its
+// stdin as the real one does: a login that leaves the password unread lets the job's `printf |` die of SIGPIPE.
 const FAKE_BUILDAH = `#!/bin/sh
 printf '%s\\n' "$@" >"$FAKE_STATE/buildah-$1"
+[ "$1" = login ] && cat >"$FAKE_STATE/buildah-login-stdin"
 previous=''
 for argument in "$@"; do
   [ "$previous" = --digestfile ] && echo "sha256:${'b'.repeat(64)}" >"$argument"
@@ -115,6 +117,7 @@ describe('build.yml build-args', () => {
     expect(readFileSync(path.join(state, 'buildah-login'), 'utf8').split('\n')).toEqual(
       expect.arrayContaining(['--tls-verify=true', '--password-stdin']),
     );
+    expect(readFileSync(path.join(state, 'buildah-login-stdin'), 'utf8')).toBe('registry-secret-3c1');
     const overridden = await build(
       '',
       { REGISTRY_PASSWORD: 'registry-secret-3c1', SLIPWAY_LOGIN: `tee ${pwned}` },

@@ -297,7 +297,8 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     writeFileSync(path.join(state, 'image'), digest(1));
     writeFileSync(
       path.join(bin, 'skopeo'),
-      `#!/bin/sh\necho "skopeo $*" >>"$FAKE_STATE/calls"\n[ "$1" = inspect ] && echo "sha256:${'7'.repeat(64)}"\nexit 0\n`,
+      // login reads its stdin as the real skopeo does (an unread password can end the job's `printf |` by SIGPIPE).
+      `#!/bin/sh\necho "skopeo $*" >>"$FAKE_STATE/calls"\n[ "$1" = login ] && cat >"$FAKE_STATE/skopeo-login-stdin"\n[ "$1" = inspect ] && echo "sha256:${'7'.repeat(64)}"\nexit 0\n`,
     );
     chmodSync(path.join(bin, 'skopeo'), 0o755);
     const result = await deploy({ ...kubernetes, 'image-repository': 'registry.example.com/shop' }, '', {
@@ -314,6 +315,7 @@ describe('deploy.yml drivers (kubectl, ssh and docker stand-ins)', () => {
     );
     // The password went through stdin only.
     expect(result.calls.join('\n')).not.toContain('registry-secret-91d');
+    expect(readFileSync(path.join(state, 'skopeo-login-stdin'), 'utf8')).toBe('registry-secret-91d');
     expect(result.calls).toContainEqual(expect.stringContaining('skopeo login --tls-verify=true --username'));
   }, 120_000);
 });
