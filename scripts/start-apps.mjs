@@ -5,6 +5,8 @@
 // Usage: npm start [-- APP...]        APP is a folder name under apps/ (e.g. weather-app)
 // Exit:  0 after Ctrl-C/SIGTERM once every app has shut down; 2 on a usage error; otherwise the exit code of the
 //        first app that stopped on its own (78 for bad configuration).
+// Stop:  Ctrl-C, SIGTERM or SIGHUP to this script, or the end of the npm that runs it (even by SIGKILL, which npm
+//        cannot pass on): the apps get SIGTERM and shut down gracefully. Watching npm needs Linux's /proc.
 //
 // Why not `turbo run start`: turbo prints its run summary and error lines after a failed task, so a start-up error
 // ("PORT must be a whole number …") would be buried under them. Here an app's own last line stays the last line a
@@ -94,12 +96,55 @@ function stopAll(signal) {
   }
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(signal));
-// npm does not pass a SIGTERM on to this script, so once npm itself is gone, the apps are stopped as if signalled.
-const parent = process.ppid;
+// Once whoever started us is gone, the apps are stopped as if signalled: npm passes no SIGKILL or SIGHUP on, and
+// npm runs this script through a shell (`sh -c "node scripts/start-apps.mjs"`, @npmcli/run-script) that outlives
+// npm, so watching only our parent (the shell) would leave the apps running after `kill -KILL <npm>`.
+const SHELL = /^(sh|dash|bash|ash|zsh|ksh|busybox)$/;
+const watched = watchedAncestry();
 setInterval(() => {
-  try {
-    process.kill(parent, 0);
-  } catch {
-    stopAll('SIGTERM');
-  }
+  if (!watched.every(isStillChildOf)) stopAll('SIGTERM');
 }, 1000).unref();
+
+/**
+ * The parent links whose break means `npm start` was stopped, as [{ pid, parent }] taken now: this process and its
+ * parent, and when that parent is a shell (npm's `sh -c`), the shell and its parent, npm. A link breaks when its
+ * process is gone or has another parent (the kernel reparents an orphan to init or a subreaper), so a reused pid
+ * cannot pass for npm. Linux reads /proc/<pid>/stat; without /proc only our parent is watched, by pid.
+ */
+function watchedAncestry() {
+  const links = [{ pid: process.pid, parent: process.ppid }];
+  const shell = procStat(process.ppid);
+  if (shell && SHELL.test(shell.command)) links.push({ pid: process.ppid, parent: shell.parent });
+  return links;
+}
+
+/** The command name (at most 15 characters) and parent pid of `pid` from /proc/<pid>/stat; undefined when unknown. */
+function procStat(pid) {
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "<pid> (<command>) <state> <parent pid> ...": the command may hold spaces and parentheses, so split at the last ")".
+  const close = stat.lastIndexOf(')');
+  return {
+    command: stat.slice(stat.indexOf('(') + 1, close),
+    parent: Number(stat.slice(close + 2).split(' ')[1]),
+  };
+}
+
+function isStillChildOf({ pid, parent }) {
+  if (pid === process.pid) return process.ppid === parent && isAlive(parent);
+  const stat = procStat(pid);
+  return stat !== undefined && stat.parent === parent;
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
