@@ -17,6 +17,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { whenNpmEnds } from './npm-watchdog.mjs';
+import { portForOneAppMessage } from './port-for-one-app.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,7 +50,10 @@ for (const arg of wanted) {
 }
 const apps = wanted.length > 0 ? all.filter((app) => wanted.includes(app.dir)) : all;
 if (process.env.PORT && apps.length > 1) {
-  usage(`PORT applies to one app; name it: PORT=${process.env.PORT} npm start -- ${apps[0].dir}`);
+  process.stderr.write(
+    `${portForOneAppMessage({ command: 'npm start', port: process.env.PORT, nameOne: `npm start -- ${apps[0].dir}` })}\n`,
+  );
+  process.exit(2);
 }
 
 const build = spawnSync(
@@ -96,55 +101,5 @@ function stopAll(signal) {
   }
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(signal));
-// Once whoever started us is gone, the apps are stopped as if signalled: npm passes no SIGKILL or SIGHUP on, and
-// npm runs this script through a shell (`sh -c "node scripts/start-apps.mjs"`, @npmcli/run-script) that outlives
-// npm, so watching only our parent (the shell) would leave the apps running after `kill -KILL <npm>`.
-const SHELL = /^(sh|dash|bash|ash|zsh|ksh|busybox)$/;
-const watched = watchedAncestry();
-setInterval(() => {
-  if (!watched.every(isStillChildOf)) stopAll('SIGTERM');
-}, 1000).unref();
-
-/**
- * The parent links whose break means `npm start` was stopped, as [{ pid, parent }] taken now: this process and its
- * parent, and when that parent is a shell (npm's `sh -c`), the shell and its parent, npm. A link breaks when its
- * process is gone or has another parent (the kernel reparents an orphan to init or a subreaper), so a reused pid
- * cannot pass for npm. Linux reads /proc/<pid>/stat; without /proc only our parent is watched, by pid.
- */
-function watchedAncestry() {
-  const links = [{ pid: process.pid, parent: process.ppid }];
-  const shell = procStat(process.ppid);
-  if (shell && SHELL.test(shell.command)) links.push({ pid: process.ppid, parent: shell.parent });
-  return links;
-}
-
-/** The command name (at most 15 characters) and parent pid of `pid` from /proc/<pid>/stat; undefined when unknown. */
-function procStat(pid) {
-  let stat;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // "<pid> (<command>) <state> <parent pid> ...": the command may hold spaces and parentheses, so split at the last ")".
-  const close = stat.lastIndexOf(')');
-  return {
-    command: stat.slice(stat.indexOf('(') + 1, close),
-    parent: Number(stat.slice(close + 2).split(' ')[1]),
-  };
-}
-
-function isStillChildOf({ pid, parent }) {
-  if (pid === process.pid) return process.ppid === parent && isAlive(parent);
-  const stat = procStat(pid);
-  return stat !== undefined && stat.parent === parent;
-}
-
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+// npm passes no SIGKILL or SIGHUP on: once the npm that runs this script is gone, the apps stop as if signalled.
+whenNpmEnds(() => stopAll('SIGTERM'));

@@ -1,9 +1,8 @@
-// npm start's usage errors: checked before anything is built or started, exit 2 with one line. And npm start's
-// apps end when the npm that runs them ends, however it ends.
+// npm start's usage errors: checked before anything is built or started, exit 2 with one line. That the apps end
+// with npm, however it ends: npm-watchdog.test.mjs.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -35,93 +34,3 @@ test('PORT with more than one app is a usage error that says how to name one', (
     /^npm start: PORT applies to one app; name it: PORT=4000 npm start -- [a-z-]+\n$/,
   );
 });
-
-/** A port nobody listens on now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether something accepts a TCP connection on 127.0.0.1:port. */
-function isListening(port) {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Polls `condition` every 200 ms until it holds or `seconds` pass; whether it held. */
-async function eventually(condition, seconds) {
-  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline;) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return false;
-}
-
-/** Every process below `root` (Linux /proc), so a test can clean up what it started even when the check fails. */
-function descendants(root) {
-  const parentOf = new Map();
-  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // ended while we looked
-    }
-  }
-  const below = (pid) => {
-    for (
-      let current = parentOf.get(pid);
-      current !== undefined && current > 1;
-      current = parentOf.get(current)
-    ) {
-      if (current === root) return true;
-    }
-    return false;
-  };
-  return [...parentOf.keys()].filter(below);
-}
-
-// The reproduction: `PORT=<port> npm start -- <app> & kill -KILL $!` left the app holding its port, because the
-// script watched its parent, npm's `sh -c`, which outlives npm.
-for (const signal of ['SIGKILL', 'SIGHUP']) {
-  test(`the app stops when npm itself gets ${signal}`, { skip: process.platform !== 'linux' }, async () => {
-    const [app] = readdirSync(path.join(root, 'apps')).sort();
-    const port = await freePort();
-    const { PORT: _port, ...rest } = process.env;
-    const npm = spawn('npm', ['start', '--', app], {
-      cwd: root,
-      env: { ...rest, PORT: String(port), SHUTDOWN_DRAIN_DELAY_MS: '0' },
-      stdio: 'ignore',
-    });
-    let started = [];
-    try {
-      assert.ok(await eventually(() => isListening(port), 120), `${app} never listened on ${port}`);
-      started = descendants(npm.pid);
-      npm.kill(signal);
-      assert.ok(
-        await eventually(async () => !(await isListening(port)), 20),
-        `${app} still holds port ${port} 20 s after npm got ${signal}`,
-      );
-    } finally {
-      for (const pid of [npm.pid, ...started]) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-  });
-}
