@@ -203,7 +203,7 @@ describe('npm run dev reloads the apps when the chassis changes', () => {
 // The rule (src/repo/app-mentions.ts, shared with `npm run new:service`): outside apps/, the files that make the
 // product never name an app: not its directory name as a whole name (also as UPPER_SNAKE, as in <APP>_STAGING_URL),
 // not a variable it declares. Exempt: tests, benchmarks and their fixtures, Markdown, comments and template input
-// descriptions, package-lock.json, and the generator's templates.
+// descriptions, package-lock.json, and the generator (turbo/generators/).
 describe("app knowledge stays in the app's folder", () => {
   it('no source or configuration file outside apps/ names an app', () => {
     expect(filesCheckedForAppNames(REPOSITORY_ROOT).length).toBeGreaterThan(20);
@@ -211,6 +211,15 @@ describe("app knowledge stays in the app's folder", () => {
       (mention) => `${mention.file}:${mention.line} names ${mention.app}: ${mention.text}`,
     );
     expect(hits).toEqual([]);
+  });
+});
+
+describe('npm run new:service', () => {
+  // The example the docs and the generator's prompt give is a name the generator accepts and the rule then passes.
+  it('can generate its documented example, order-history: nothing outside apps/ names it', () => {
+    const development = readFileSync(path.join(REPOSITORY_ROOT, 'docs/development.md'), 'utf8');
+    expect(development).toContain('npm run new:service -- order-history');
+    expect(appMentionsOutsideApps(REPOSITORY_ROOT, [{ name: 'order-history', variables: [] }])).toEqual([]);
   });
 });
 

@@ -15,9 +15,9 @@ export type NamedApp = { name: string; variables: ReadonlyArray<{ name: string }
 export type AppMention = { file: string; line: number; app: string; text: string };
 
 // Exempt: tests, benchmarks and their fixtures (they exercise the reference apps on purpose), package-lock.json
-// (npm's record of the workspaces) and the generator's templates (which name no app). Markdown is not checked.
-const EXEMPT_FILE =
-  /(^|\/)(test|bench)\/|\.test\.[cm]?[jt]s$|^package-lock\.json$|^turbo\/generators\/templates\//;
+// (npm's record of the workspaces) and the generator (`npm run new:service`: its templates name no app, and its
+// prompts give an example name, "order-history", that must stay free to generate). Markdown is not checked.
+const EXEMPT_FILE = /(^|\/)(test|bench)\/|\.test\.[cm]?[jt]s$|^package-lock\.json$|^turbo\/generators\//;
 const CHECKED_FILE = /\.(ts|js|mjs|cjs|json|ya?ml)$|(^|\/)Dockerfile$/;
 // Comments and template input descriptions: examples in prose.
 const PROSE_LINE = /^\s*(\/\/|#|\*|\/\*)|^\s*description:/;
