@@ -5,6 +5,8 @@
 // Usage: npm start [-- APP...]        APP is a folder name under apps/ (e.g. weather-app)
 // Exit:  0 after Ctrl-C/SIGTERM once every app has shut down; 2 on a usage error; otherwise the exit code of the
 //        first app that stopped on its own (78 for bad configuration).
+// Stop:  Ctrl-C, SIGTERM or SIGHUP to this script, or the end of the npm that runs it (even by SIGKILL, which npm
+//        cannot pass on): the apps get SIGTERM and shut down gracefully. Watching npm needs Linux's /proc.
 //
 // Why not `turbo run start`: turbo prints its run summary and error lines after a failed task, so a start-up error
 // ("PORT must be a whole number …") would be buried under them. Here an app's own last line stays the last line a
@@ -15,6 +17,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { whenNpmEnds } from './npm-watchdog.mjs';
+import { portForOneAppMessage } from './port-for-one-app.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,7 +50,10 @@ for (const arg of wanted) {
 }
 const apps = wanted.length > 0 ? all.filter((app) => wanted.includes(app.dir)) : all;
 if (process.env.PORT && apps.length > 1) {
-  usage(`PORT applies to one app; name it: PORT=${process.env.PORT} npm start -- ${apps[0].dir}`);
+  process.stderr.write(
+    `${portForOneAppMessage({ command: 'npm start', port: process.env.PORT, nameOne: `npm start -- ${apps[0].dir}` })}\n`,
+  );
+  process.exit(2);
 }
 
 const build = spawnSync(
@@ -94,12 +101,5 @@ function stopAll(signal) {
   }
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(signal));
-// npm does not pass a SIGTERM on to this script, so once npm itself is gone, the apps are stopped as if signalled.
-const parent = process.ppid;
-setInterval(() => {
-  try {
-    process.kill(parent, 0);
-  } catch {
-    stopAll('SIGTERM');
-  }
-}, 1000).unref();
+// npm passes no SIGKILL or SIGHUP on: once the npm that runs this script is gone, the apps stop as if signalled.
+whenNpmEnds(() => stopAll('SIGTERM'));

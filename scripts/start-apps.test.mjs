@@ -1,4 +1,5 @@
-// npm start's usage errors: checked before anything is built or started, exit 2 with one line.
+// npm start's usage errors: checked before anything is built or started, exit 2 with one line. That the apps end
+// with npm, however it ends: npm-watchdog.test.mjs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';

@@ -4,6 +4,9 @@
 // generator test can call it directly.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+// The one implementation of the rule that nothing outside apps/ names an app (packages/pipeline's
+// test/repo-apps.test.ts holds the repository to it), imported from its source: the generator must not need a build.
+import { appMentionsOutsideApps } from '../../packages/pipeline/src/repo/app-mentions';
 
 // Kebab case, as the templates' job-prefix and app-name inputs require (^[a-z0-9]([a-z0-9-]*[a-z0-9])?$), starting
 // with a letter so it is also a valid npm package name segment and DNS label.
@@ -46,5 +49,26 @@ export function serviceNameProblem(name: unknown, repoRoot: string): string | un
     return `"${name}" is already a shared package (packages/${name}); choose another name`;
   }
   if (existsSync(path.join(repoRoot, 'apps', name))) return `apps/${name} already exists`;
-  return undefined;
+  return nameUsedOutsideApps(name, repoRoot);
+}
+
+/**
+ * Why `name` would break the rule that nothing outside apps/ names an app (so `npm test` would fail right after
+ * generating it): the first place it already appears as a whole name, and how many more. Undefined when it appears
+ * nowhere, or when the repository is not a git work tree (the rule reads git's files; without git it cannot run).
+ */
+function nameUsedOutsideApps(name: string, repoRoot: string): string | undefined {
+  let mentions;
+  try {
+    mentions = appMentionsOutsideApps(repoRoot, [{ name, variables: [] }]);
+  } catch {
+    return undefined;
+  }
+  const [first] = mentions;
+  if (!first) return undefined;
+  const more = mentions.length > 1 ? ` and ${mentions.length - 1} more place(s)` : '';
+  return (
+    `"${name}" already appears outside apps/ as a name (${first.file}:${first.line}${more}), and nothing outside ` +
+    `apps/ may name an app (docs/development.md#app-knowledge-stays-in-the-apps-folder); choose a more specific name`
+  );
 }

@@ -253,6 +253,8 @@ describe('a fresh clone', () => {
       ['service-kit', /already a shared package \(packages\/service-kit\)/],
       ['apps', /"apps" is reserved/],
       ['a--b', /not a kebab-case name/],
+      // Named outside apps/ already (/api/ in the CLI's GitLab client): the rule in test/repo-apps.test.ts would fail.
+      ['api', /"api" already appears outside apps\/ as a name \(\S+:\d+/],
     ])(
       'refuses %s with a clear message and writes nothing',
       async (name, message) => {

@@ -383,15 +383,57 @@ describe('slipway plan (the command)', () => {
   });
 
   it('writes the child pipeline YAML to --out', async () => {
+    const outDir = makeTempDir('plan-out');
+    clones.push(outDir);
     process.chdir(repo);
     const output = captureOutput();
 
-    const code = await runPlanCommand(['--base', baseCommit, '--out', 'out/child-pipeline.yml']);
+    const code = await runPlanCommand(['--base', baseCommit, '--out', join(outDir, 'child-pipeline.yml')]);
 
     expect(code).toBe(0);
     expect(output.stdout()).toBe('');
-    const pipeline = parse(readFileSync(join(repo, 'out/child-pipeline.yml'), 'utf8'));
+    const pipeline = parse(readFileSync(join(outDir, 'child-pipeline.yml'), 'utf8'));
     expect(Object.keys(pipeline)).toEqual(['stages', 'weather-app-pipeline']);
+  });
+
+  it('refuses --out in a directory that does not exist (exit 2), before planning, and creates none', async () => {
+    const outDir = makeTempDir('plan-out');
+    clones.push(outDir);
+    process.chdir(repo);
+    const output = captureOutput();
+    const missing = join(outDir, 'no', 'such', 'dir');
+
+    const refused = runPlanCommand(['--base', baseCommit, '--out', join(missing, 'child-pipeline.yml')]);
+
+    await expect(refused).rejects.toThrow(CliUsageError);
+    await expect(refused).rejects.toThrow(
+      `--out ${join(missing, 'child-pipeline.yml')}: ${missing} does not exist (slipway plan writes the file, and creates no directory)`,
+    );
+    expect(existsSync(join(outDir, 'no'))).toBe(false);
+    expect(output.stderr()).toBe('');
+  });
+
+  it('says when the plan includes uncommitted work, and names the uncommitted files as the reason', async () => {
+    const dirty = cloneAtBase('feature');
+    const at = git(dirty, ['rev-parse', 'HEAD']).trim().slice(0, 12);
+    appendToFile(dirty, 'apps/status-app/src/index.js', '\n// not committed yet\n');
+    writeFile(dirty, 'apps/status-app/src/new-file.js', '// untracked\n');
+    process.chdir(dirty);
+    const output = captureOutput();
+
+    expect(await runPlanCommand(['--base', 'HEAD'])).toBe(0);
+
+    expect(output.stderr()).toContain(`slipway plan (diff): ${at}..${at} + working tree (base: --base HEAD)`);
+    expect(output.stderr()).toMatch(/run {3}status-app: apps\/status-app\/src\/(index|new-file)\.js changed/);
+    expect(output.stdout()).toContain(`# Plan (diff) from ${at} (--base HEAD) to ${at} + working tree.`);
+  });
+
+  it('says nothing of a working tree when there is no uncommitted work', async () => {
+    process.chdir(repo);
+    const output = captureOutput();
+    expect(await runPlanCommand(['--base', baseCommit, '--head', head])).toBe(0);
+    expect(output.stderr()).toContain(`..${head.slice(0, 12)} (base: --base ${baseCommit})`);
+    expect(output.stderr()).not.toContain('working tree');
   });
 
   it('refuses an affected app that has no pipeline file', async () => {

@@ -123,7 +123,16 @@ describe('slipway verify flags', () => {
   it.each([
     [['--expect-commit', COMMIT], /--url is required/],
     [['--url', 'http://x'], /--expect-commit or --expect-content-key is required/],
-    [['--url', 'http://x', '--expect-content-key', 'a b'], /--expect-content-key must be 1-128 characters/],
+    // A content key has one shape (src/plan/content-key.ts): anything else could never be served.
+    [['--url', 'http://x', '--expect-content-key', 'a b'], /--expect-content-key must be a content key/],
+    [
+      ['--url', 'http://x', '--expect-content-key', 'zz'],
+      /--expect-content-key must be a content key, 16 to 64 lowercase hex digits .*, got "zz"/,
+    ],
+    [['--url', 'http://x', '--expect-content-key', 'abc123'], /must be a content key/],
+    [['--url', 'http://x', '--expect-content-key', '3F9A2C7D1E0B4A65'], /must be a content key/],
+    [['--url', 'http://x', '--expect-content-key', 'a'.repeat(65)], /must be a content key/],
+    [['--url', 'http://x', '--expect-content-key', 'v1.2:3f9a2c7d1e0b4a65'], /must be a content key/],
     [[...valid, '--smoke', '/\\evil.example/x'], /--smoke must be a path on --url's origin/],
     [[...valid, '--smoke', '/a b'], /--smoke must be a path on --url's origin/],
     [['--url', 'not a url', '--expect-commit', COMMIT], /--url "not a url" is not a valid URL/],
@@ -147,9 +156,11 @@ describe('slipway verify flags', () => {
   });
 
   it('accepts a content key alone (an image an earlier commit built serves the same content)', () => {
-    expect(parseVerifyOptions(['--url', 'http://x', '--expect-content-key', 'abc123'])).toMatchObject({
-      expectContentKey: 'abc123',
-    });
+    for (const key of ['3f9a2c7d1e0b4a65', 'c0ffee'.padEnd(64, '0')]) {
+      expect(parseVerifyOptions(['--url', 'http://x', '--expect-content-key', key])).toMatchObject({
+        expectContentKey: key,
+      });
+    }
   });
 
   it("gives a --smoke example that the weather-app's own deploy verifies with", async () => {
@@ -166,6 +177,76 @@ describe('slipway verify flags', () => {
     const smokePaths = [...appPipeline.matchAll(/smoke-path: (\S+)/g)].map((m) => m[1]);
     const example = /--smoke PATH .*e\.g\. (\S+)/.exec(usage)?.[1];
     expect(smokePaths).toContain(example);
+  });
+
+  // --timeout 0 looks once: the look gets a request budget of its own, so a healthy deployment passes and any other
+  // is reported as what it answered, not as "never answered".
+  describe('--timeout 0', () => {
+    let deployment: FakeDeployment | undefined;
+    afterEach(async () => {
+      await deployment?.close();
+      deployment = undefined;
+    });
+
+    async function runCaptured(argv: string[]) {
+      let stdout = '';
+      let stderr = '';
+      const out = jest
+        .spyOn(process.stdout, 'write')
+        .mockImplementation((c) => ((stdout += String(c)), true));
+      const err = jest
+        .spyOn(process.stderr, 'write')
+        .mockImplementation((c) => ((stderr += String(c)), true));
+      try {
+        return { code: await run(argv), stdout, stderr };
+      } finally {
+        out.mockRestore();
+        err.mockRestore();
+      }
+    }
+
+    it('passes a healthy deployment that serves the expected commit and content key, in one attempt', async () => {
+      deployment = await startFakeDeployment({
+        healthStatus: () => 'pass',
+        commit: COMMIT,
+        contentKey: '3f9a2c7d1e0b4a65',
+      });
+      const argv = ['--url', deployment.url, '--expect-commit', COMMIT, '--timeout', '0'];
+      const result = await runCaptured([...argv, '--expect-content-key', '3f9a2c7d1e0b4a65']);
+      expect(result).toMatchObject({ code: VERIFY_EXIT.ok, stderr: '' });
+      expect(result.stdout).toMatch(/^verify: looking once whether http:\/\/127\.0\.0\.1:\d+\/ to serve/);
+      expect(result.stdout).toMatch(/attempt 1: health=pass/);
+      expect(result.stdout).not.toMatch(/attempt 2/);
+      expect(deployment.healthRequests()).toBe(1);
+    });
+
+    it.each<[string, DeploymentScenario, number, RegExp]>([
+      [
+        'unhealthy',
+        { healthStatus: () => 'fail', commit: COMMIT },
+        VERIFY_EXIT.unhealthy,
+        /health is "fail"/,
+      ],
+      [
+        'another commit',
+        { healthStatus: () => 'pass', commit: OTHER_COMMIT },
+        VERIFY_EXIT.wrongVersion,
+        /serving commit b{40}, expected a{40}, after 0s and 1 attempt/,
+      ],
+    ])('reports what it saw of a deployment %s', async (_name, scenario, code, message) => {
+      deployment = await startFakeDeployment(scenario);
+      const result = await runCaptured([
+        '--url',
+        deployment.url,
+        '--expect-commit',
+        COMMIT,
+        '--timeout',
+        '0',
+      ]);
+      expect(result.code).toBe(code);
+      expect(result.stderr).toMatch(message);
+      expect(deployment.healthRequests()).toBe(1);
+    });
   });
 
   it('returns the verify exit code from run()', async () => {

@@ -1,5 +1,5 @@
 // `slipway plan`: which apps a change affects, as the YAML of a dynamic child pipeline (or the plan as JSON).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { printUsage, type Command } from '../command-line/command';
 import { CliUsageError, parseFlags } from '../command-line/flags';
@@ -9,6 +9,7 @@ import {
   type ChildPipelinePlan,
   planChildPipelines,
 } from '../plan/plan-child-pipelines';
+import { describeHead } from '../plan/commit-range';
 import { renderChildPipeline } from '../plan/render-child-pipeline';
 import { normaliseRevision } from '../plan/git';
 import { findRepositoryRoot } from '../repo';
@@ -35,11 +36,12 @@ options:
                    CI_MERGE_REQUEST_DIFF_BASE_SHA, else CI_COMMIT_BEFORE_SHA unless all zeros, else
                    the merge base with origin/CI_DEFAULT_BRANCH); never starts with "-"
   --head REV       the change's last commit (default: CI_COMMIT_SHA, else HEAD)
-  --out FILE       write the output to FILE instead of stdout
+  --out FILE       write the output to FILE instead of stdout; its directory must exist (else exit 2)
   --format FORMAT  yaml (default: the child pipeline) or json (the plan)
 
 A previous push that is no longer an ancestor of head (force push) is compared tree to tree.
-Shallow clones are deepened from origin until the base is reachable. Every CI_*_SHA variable must
+Shallow clones are deepened from origin until the base is reachable. Uncommitted changes in the work tree
+count (turbo reads the files on disk), and the log says "<head> + working tree" then. Every CI_*_SHA variable must
 be a full hex SHA. Exit codes: 0 planned, 1 error (git, turbo, a malformed variable), 2 usage.`;
 
 type OutputFormat = 'yaml' | 'json';
@@ -88,10 +90,10 @@ function describePlan(plan: ChildPipelinePlan): string {
   const { range } = plan;
   const lines = [
     range
-      ? `slipway plan (${plan.mode}): ${range.base?.slice(0, 12) ?? 'unknown base'}..${range.head.slice(0, 12)} (base: ${range.baseDescription})`
+      ? `slipway plan (${plan.mode}): ${range.base?.slice(0, 12) ?? 'unknown base'}..${describeHead(range.head, range.workingTree)} (base: ${range.baseDescription})`
       : plan.mode === 'schedule'
-        ? `slipway plan (schedule): drift report at ${plan.head.slice(0, 12)}, one line per app`
-        : `slipway plan (${plan.mode}): at ${plan.head.slice(0, 12)}`,
+        ? `slipway plan (schedule): drift report at ${describeHead(plan.head, plan.workingTree)}, one line per app`
+        : `slipway plan (${plan.mode}): at ${describeHead(plan.head, plan.workingTree)}`,
   ];
   for (const decision of plan.decisions) {
     const key = decision.contentKey ? ` [content ${decision.contentKey}]` : '';
@@ -101,6 +103,17 @@ function describePlan(plan: ChildPipelinePlan): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Throws a usage error when the directory `--out` names does not exist or is not a directory. */
+async function checkOutputDirectory(target: string, given: string): Promise<void> {
+  const directory = dirname(target);
+  const found = await stat(directory).catch(() => undefined);
+  if (!found?.isDirectory()) {
+    throw new CliUsageError(
+      `--out ${given}: ${directory} ${found ? 'is not a directory' : 'does not exist'} (slipway plan writes the file, and creates no directory)`,
+    );
+  }
+}
+
 /** Exit codes: 0 planned, 1 error (git, turbo, a malformed variable, an affected app without a pipeline), 2 usage. */
 export async function run(
   argv: string[],
@@ -108,6 +121,9 @@ export async function run(
 ): Promise<number> {
   const options = parsePlanOptions(argv);
   if (options === 'help') return printUsage(io, USAGE);
+  // Checked before any work: the plan writes the file, and a mistyped directory is a usage error, never created.
+  const target = options.out === undefined ? undefined : resolve(io.cwd, options.out);
+  if (target !== undefined) await checkOutputDirectory(target, options.out!);
   const repositoryRoot = findRepositoryRoot(io.cwd);
   const plan = await planChildPipelines({
     cwd: repositoryRoot,
@@ -126,9 +142,7 @@ export async function run(
   io.stderr.write(describePlan(plan));
   const output =
     options.format === 'json' ? `${JSON.stringify(plan.apps, null, 2)}\n` : renderChildPipeline(plan);
-  if (options.out) {
-    const target = resolve(io.cwd, options.out);
-    await mkdir(dirname(target), { recursive: true });
+  if (target !== undefined) {
     await writeFile(target, output);
     io.stderr.write(`slipway plan: wrote ${options.out}\n`);
   } else {

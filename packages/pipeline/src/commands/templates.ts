@@ -10,7 +10,7 @@ import { checkPipelineIncludes, relativeTo } from '../templates/check-pipeline';
 import { checkTemplate } from '../templates/check-template';
 import { renderInputTables } from '../templates/readme-tables';
 import { parseInputArgument } from '../templates/template-inputs';
-import { isTemplateText, readTemplate, type CiTemplate } from '../templates/template-file';
+import { isTemplateText, parseCiDocuments, readTemplate, type CiTemplate } from '../templates/template-file';
 
 const USAGE = `usage: slipway templates <command> [options]
 
@@ -19,7 +19,8 @@ commands:
       Checks templates (files with a "spec:" header): documented, typed inputs; no global keywords; a hidden
       .slipway-<template>-base job; jobs named from job-prefix, staged from stage, with rules; interruptible except
       deploys; pinned images; no literal main/master; no set -x; registry logins through --password-stdin.
-      Checks pipelines (other files): the inputs they pass to ci-templates/*.yml, including options and regex.
+      Checks pipelines (other .yml/.yaml files): the inputs they pass to ci-templates/*.yml, including options and
+      regex. A FILE that is neither (package.json, say) is a usage error.
       --input gives inputs to the template FILEs, to check those values too.
       Without FILEs: every ci-templates/*.yml, .gitlab-ci.yml, apps/*/.gitlab-ci.yml, and the README tables.
   docs [--check]
@@ -61,6 +62,15 @@ function readmeProblems(root: string, templates: Map<string, CiTemplate>): strin
   ];
 }
 
+// GitLab includes files, templates among them, only with a .yml or .yaml extension
+// (https://docs.gitlab.com/ci/yaml/#include); a pipeline is such a file too.
+const CI_FILE_EXTENSION = /\.ya?ml$/i;
+
+/** A pipeline's configuration (the last YAML document, after any `spec:` header) maps jobs and keywords. */
+function isMapping(document: unknown): boolean {
+  return typeof document === 'object' && document !== null && !Array.isArray(document);
+}
+
 export function checkFiles(root: string, files: string[], inputArguments: string[]): string[] {
   const templates = loadTemplates(root);
   const problems: string[] = [];
@@ -71,7 +81,17 @@ export function checkFiles(root: string, files: string[], inputArguments: string
   for (const file of targets) {
     if (!existsSync(file)) throw new CliUsageError(`${file}: no such file`);
     const name = relativeTo(root, file);
-    if (isTemplateText(readFileSync(file, 'utf8'), file)) {
+    const notCiFile = (why: string) =>
+      new CliUsageError(
+        `${name}: not a CI template (no "spec:" header) nor a pipeline (${why}); templates check takes CI templates and pipelines`,
+      );
+    if (givenFiles && !CI_FILE_EXTENSION.test(file)) throw notCiFile('a .yml or .yaml file');
+    const text = readFileSync(file, 'utf8');
+    const isTemplate = isTemplateText(text, file);
+    if (givenFiles && !isTemplate && !isMapping(parseCiDocuments(text, file).at(-1))) {
+      throw notCiFile('its YAML is not a mapping of jobs and keywords');
+    }
+    if (isTemplate) {
       const template = readTemplate(file);
       const provided =
         inputArguments.length > 0

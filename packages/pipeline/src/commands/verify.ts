@@ -3,6 +3,7 @@
 import { printUsage, type Command } from '../command-line/command';
 import { CliUsageError, parseFlags, parseSeconds } from '../command-line/flags';
 import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
+import { CONTENT_KEY_PATTERN, CONTENT_KEY_SHAPE } from '../plan/content-key';
 import {
   describeExpected,
   resolveEndpoint,
@@ -24,8 +25,9 @@ expecting 2xx. No redirect is followed: a 3xx answer fails the check.
 options:
   --url URL                 base URL of the deployment (http or https, no user name or password)
   --expect-commit SHA       full 40-hex commit the deployment must serve
-  --expect-content-key KEY  content key of the image the deployment must serve (/version "contentKey")
-  --timeout SECONDS         total time to wait (default 120; 0 makes one attempt)
+  --expect-content-key KEY  content key of the image the deployment must serve (/version "contentKey"),
+                            16 to 64 lowercase hex digits
+  --timeout SECONDS         total time to wait (default 120; 0 looks once and reports what it saw)
   --interval SECONDS        pause between attempts (default 2; more than 0)
   --smoke PATH              path on the same origin to GET once verified, e.g. /api/weather?city=London
 
@@ -33,10 +35,8 @@ exit codes: 0 ok, 2 usage, 3 unhealthy, 4 wrong version, 5 no answer (timeout), 
 
 // A URL's user-info part (scheme://user:password@host): never printed back.
 const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
-// A content key is a hash (Turborepo's task hash or similar): no whitespace, quotes or shell metacharacters.
 // eslint-disable-next-line no-control-regex
 const UNSAFE_IN_PATH = /[\\\s\x00-\x1f\x7f]/;
-const CONTENT_KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
   const { values } = parseFlags(
@@ -81,9 +81,11 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
     throw new CliUsageError(`--expect-commit must be a full 40-hex commit SHA, got "${expectCommit}"`);
   }
   const expectContentKey = values['expect-content-key'];
-  if (expectContentKey !== undefined && !CONTENT_KEY.test(expectContentKey)) {
+  // Checked as strictly as --expect-commit: a key of another shape can never be served, so polling for it would
+  // only end in exit 4 after the whole timeout.
+  if (expectContentKey !== undefined && !CONTENT_KEY_PATTERN.test(expectContentKey)) {
     throw new CliUsageError(
-      `--expect-content-key must be 1-128 characters from A-Z a-z 0-9 . _ : -, got "${expectContentKey}"`,
+      `--expect-content-key must be a content key, ${CONTENT_KEY_SHAPE} (as slipway plan computes it), got "${expectContentKey}"`,
     );
   }
   const smokePath = values.smoke;
@@ -118,9 +120,9 @@ export async function run(
 ): Promise<number> {
   const options = parseVerifyOptions(argv);
   if (options === 'help') return printUsage(io, USAGE);
-  io.stdout.write(
-    `verify: waiting up to ${options.timeoutSeconds}s for ${options.baseUrl.href} to serve ${describeExpected(options)}\n`,
-  );
+  const wait =
+    options.timeoutSeconds === 0 ? 'looking once whether' : `waiting up to ${options.timeoutSeconds}s for`;
+  io.stdout.write(`verify: ${wait} ${options.baseUrl.href} to serve ${describeExpected(options)}\n`);
   const outcome = await verifyDeployment(options, (line) => io.stdout.write(`${line}\n`));
   const stream = outcome.exitCode === 0 ? io.stdout : io.stderr;
   stream.write(

@@ -26,6 +26,11 @@ export interface CommitRange {
   /** For the job log: "CI_MERGE_REQUEST_DIFF_BASE_SHA 1a2b3c4" and the like. */
   baseDescription: string;
   comparison: Comparison;
+  /**
+   * The work tree's uncommitted changes count on top of head (a local run with uncommitted work): turbo and the
+   * content keys read the files on disk, so the plan compares base with the work tree and says so.
+   */
+  workingTree?: boolean;
 }
 
 export interface CommitRangeOptions {
@@ -233,4 +238,12 @@ export async function resolveCommitRange(options: CommitRangeOptions): Promise<C
     return { ...unknown, base: forkPoint };
   }
   return { ...unknown, base };
+}
+
+/**
+ * A plan's head for the log and the child pipeline's comments: its SHA cut to 12 characters, followed by
+ * " + working tree" when the plan includes the work tree's uncommitted changes (CommitRange.workingTree).
+ */
+export function describeHead(head: string, workingTree: boolean | undefined): string {
+  return workingTree ? `${head.slice(0, 12)} + working tree` : head.slice(0, 12);
 }

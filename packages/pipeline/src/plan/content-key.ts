@@ -15,6 +15,15 @@ export const CONTENT_KEY_TASK = 'image';
  */
 export const IMAGE_BUILD_ARGS_VARIABLE = 'SLIPWAY_IMAGE_BUILD_ARGS';
 
+/**
+ * The shape of a content key wherever one is passed on (`slipway verify --expect-content-key`, the chassis's
+ * CONTENT_KEY, the templates' SLIPWAY_CONTENT_KEY): lowercase hex digits, 16 as turbo hashes a task, up to 64 (a
+ * SHA-256) for a key a team computes some other way.
+ */
+export const CONTENT_KEY_PATTERN = /^[0-9a-f]{16,64}$/;
+/** CONTENT_KEY_PATTERN in words, for error messages. */
+export const CONTENT_KEY_SHAPE = '16 to 64 lowercase hex digits';
+
 const dryRunSchema = z.object({
   tasks: z.array(
     z.object({

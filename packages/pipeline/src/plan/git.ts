@@ -75,8 +75,18 @@ export async function isAncestor(cwd: string, ancestor: string, head: string): P
 }
 
 /**
+ * Whether the work tree differs from HEAD: staged or unstaged changes, or untracked files git does not ignore.
+ * turbo hashes and compares the files on disk, so such work counts in a plan made here.
+ */
+export async function hasUncommittedChanges(cwd: string): Promise<boolean> {
+  return (await runGitRaw(cwd, ['status', '--porcelain', '-z', '--untracked-files=normal'])) !== '';
+}
+
+/**
  * Files changed from `base` to `head`. `merge-base` compares the merge base of the two with head (`base...head`,
  * what turbo compares); `tree` compares the two trees directly (`base head`), which is what a force push needs.
+ * With `workingTree` (head is the checked-out HEAD), the work tree stands in for head: its uncommitted changes and
+ * untracked files that are not ignored count too, as they do for turbo.
  * Paths are read NUL-separated with -z, so git neither C-quotes nor escapes them (git-diff(1), core.quotePath).
  */
 export async function listChangedFiles(
@@ -84,8 +94,10 @@ export async function listChangedFiles(
   base: string,
   head: string,
   comparison: 'merge-base' | 'tree' = 'merge-base',
+  workingTree = false,
 ): Promise<string[]> {
-  const revisions = comparison === 'tree' ? [base, head] : [`${base}...${head}`];
+  const from = comparison === 'tree' ? base : ((await mergeBase(cwd, base, head)) ?? base);
+  const revisions = workingTree ? [from] : comparison === 'tree' ? [base, head] : [`${base}...${head}`];
   const output = await runGitRaw(cwd, [
     'diff',
     '--name-only',
@@ -94,5 +106,8 @@ export async function listChangedFiles(
     '--end-of-options',
     ...revisions,
   ]);
-  return output.split('\0').filter((file) => file !== '');
+  const untracked = workingTree
+    ? await runGitRaw(cwd, ['ls-files', '-z', '--others', '--exclude-standard'])
+    : '';
+  return [...new Set(`${output}\0${untracked}`.split('\0').filter((file) => file !== ''))];
 }

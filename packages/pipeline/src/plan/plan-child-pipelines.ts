@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { APPS_DIRECTORY, appPipelineFile } from '../repo';
-import { type CommitRange, resolveCommitRange, resolveHead } from './commit-range';
+import { type CommitRange, describeHead, resolveCommitRange, resolveHead } from './commit-range';
 import { computeContentKeys } from './content-key';
 import {
   DEFAULT_BRANCH_ENVIRONMENT,
@@ -9,7 +9,7 @@ import {
   readServedVersion,
   type ServedVersion,
 } from './environments';
-import { listChangedFiles, normaliseRevision } from './git';
+import { hasUncommittedChanges, listChangedFiles, normaliseRevision, resolveCommit } from './git';
 import { contentTag, type ImageLookup, readRegistryConfig, RegistryClient } from './registry';
 import { queryTurboWorkspace, type TurboChangeReason, type WorkspacePackage } from './turbo';
 
@@ -48,6 +48,11 @@ export interface ChildPipelinePlan {
   decisions: AppDecision[];
   /** Every workspace under apps/, planned or not, so the log can say which apps were skipped. */
   allApps: string[];
+  /**
+   * The work tree has uncommitted changes, which the plan includes: turbo hashes (content keys) and compares the
+   * files on disk. Never true in a CI job's clean checkout.
+   */
+  workingTree: boolean;
 }
 
 export interface PlanOptions {
@@ -150,7 +155,7 @@ async function appsTouchedByDiff(
     cwd,
     range.comparison === 'merge-base' ? { base, head } : undefined,
   );
-  const changes = await listChangedFiles(cwd, base, head, range.comparison);
+  const changes = await listChangedFiles(cwd, base, head, range.comparison, range.workingTree);
   const codeChanges = changes.filter((file) => !isDocumentation(file));
   const packagesWithCodeChanges = new Set(
     workspace.packages
@@ -267,7 +272,7 @@ function reconcileApp(
 }
 
 function describeRange(range: CommitRange): string {
-  return `${short(range.base)}..${short(range.head)} (${range.baseDescription})`;
+  return `${short(range.base)}..${describeHead(range.head, range.workingTree)} (${range.baseDescription})`;
 }
 
 /**
@@ -282,6 +287,10 @@ export async function planChildPipelines(options: PlanOptions): Promise<ChildPip
   const timeoutMs = options.timeoutMs ?? 5000;
   const mode = choosePlanMode(env, options.base);
   const head = await resolveHead(cwd, env, options.head);
+  // Only a plan at the checked-out commit stands for the work tree; another --head is compared as committed.
+  const workingTree = head === (await resolveCommit(cwd, 'HEAD')) && (await hasUncommittedChanges(cwd));
+  if (workingTree)
+    log('the work tree has uncommitted changes: the plan includes them (turbo reads the files on disk)');
   const workspace = await queryTurboWorkspace(cwd, undefined);
   const apps = workspace.packages
     .filter((pkg) => pkg.path.startsWith(`${APPS_DIRECTORY}/`))
@@ -299,7 +308,10 @@ export async function planChildPipelines(options: PlanOptions): Promise<ChildPip
   let range: CommitRange | undefined;
   let touched: Map<string, string | undefined> | undefined;
   const diff = async () => {
-    range ??= await resolveCommitRange({ cwd, env, base: options.base, head: options.head, log });
+    range ??= {
+      ...(await resolveCommitRange({ cwd, env, base: options.base, head: options.head, log })),
+      workingTree,
+    };
     touched ??= await appsTouchedByDiff(cwd, range, apps);
     return { range, touched };
   };
@@ -351,7 +363,7 @@ export async function planChildPipelines(options: PlanOptions): Promise<ChildPip
   const planned = decisions
     .filter((d) => d.run)
     .map(({ app, path, reason, contentKey }) => ({ app, path, reason, contentKey }));
-  return { mode, head, range, apps: planned, decisions, allApps };
+  return { mode, head, range, apps: planned, decisions, allApps, workingTree };
 }
 
 /** An affected app without its own pipeline file would fail only when GitLab creates the child pipeline. */

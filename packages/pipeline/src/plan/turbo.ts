@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 
 const packageSchema = z.object({
@@ -50,14 +52,27 @@ export interface TurboWorkspaceView {
 }
 
 /**
- * Runs the workspace's turbo with `args` in `cwd` and resolves with its stdout.
+ * The turbo to run in `cwd`: the workspace's own, `node_modules/.bin/turbo` in `cwd` or the nearest directory above
+ * it that has one (the version the repository's turbo.json was written for, and found however slipway was started:
+ * `npx slipway`, a path to bin/slipway.js or an alias); else `turbo`, looked up on PATH.
+ */
+export function turboExecutable(cwd: string): string {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', '.bin', 'turbo');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return 'turbo';
+  }
+}
+
+/**
+ * Runs the workspace's turbo (turboExecutable) with `args` in `cwd` and resolves with its stdout.
  * `env` defaults to this process's environment; telemetry, the update notifier and colours are always off.
  * Rejects with one clear line when turbo is not installed or exits non-zero (its stderr, trimmed).
  */
 export function runTurbo(cwd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
-      'turbo',
+      turboExecutable(cwd),
       args,
       {
         cwd,
@@ -70,7 +85,7 @@ export function runTurbo(cwd: string, args: string[], env: NodeJS.ProcessEnv = p
           reject(
             new Error(
               missing
-                ? 'turbo is not on PATH; install the workspace (npm ci) and run slipway through npx or npm run'
+                ? 'turbo is neither in the repository (node_modules/.bin) nor on PATH; install the workspace (npm ci)'
                 : `turbo ${args[0]} failed: ${stderr.trim() || error.message}`,
             ),
           );

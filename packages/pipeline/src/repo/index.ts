@@ -20,3 +20,10 @@ export {
   type DeclaredVariable,
   type RepositoryApp,
 } from './apps';
+export {
+  appMentionsOutsideApps,
+  appNamePattern,
+  filesCheckedForAppNames,
+  type AppMention,
+  type NamedApp,
+} from './app-mentions';

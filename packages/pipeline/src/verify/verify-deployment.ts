@@ -48,8 +48,12 @@ interface Observation {
 
 const HEALTHY = new Set(['pass', 'warn']);
 
-// A single slow request must not eat the whole budget, and must not outlive it either.
+// A single slow request must not eat the whole budget, and must not outlive it by much either: each request gets
+// what is left of the budget, at most MAX_REQUEST_SECONDS and at least MIN_REQUEST_SECONDS. The floor is what lets
+// `--timeout 0` look once (and the last look before the deadline look at all): cut to the milliseconds left, a
+// request to a healthy deployment would end unanswered. The sh twin bounds curl --max-time by the same 1 and 10.
 const MAX_REQUEST_SECONDS = 10;
+const MIN_REQUEST_SECONDS = 1;
 
 export function resolveEndpoint(baseUrl: URL, path: string): URL {
   const base = baseUrl.href.endsWith('/') ? baseUrl.href : `${baseUrl.href}/`;
@@ -223,7 +227,7 @@ export async function verifyDeployment(
   let attempts = 0;
   for (;;) {
     attempts += 1;
-    const remainingMs = Math.max(deadline - Date.now(), 1);
+    const remainingMs = Math.max(deadline - Date.now(), MIN_REQUEST_SECONDS * 1000);
     const last = await observe(options, Math.min(remainingMs, MAX_REQUEST_SECONDS * 1000));
     const elapsed = ((Date.now() - started) / 1000).toFixed(1);
     reportProgress(
