@@ -296,6 +296,32 @@ describe('verify parity: slipway verify vs the deploy template sh twin (curl and
     }
   });
 
+  it('refuses a content key of the wrong shape as a usage error, in every twin', async () => {
+    const script = extractShellVerifyScript();
+    for (const expectContentKey of [
+      'zz',
+      'ABCDEF0123456789',
+      '0123456789abcde',
+      'a'.repeat(65),
+      '0123456789abcdef;x',
+    ]) {
+      for (const [twin, runVerify] of twins(script)) {
+        const outcome = await runVerify({
+          url: 'http://127.0.0.1:9',
+          timeout: 1,
+          interval: 1,
+          expectContentKey,
+        });
+        expect({ twin, expectContentKey, code: outcome.code }).toEqual({
+          twin,
+          expectContentKey,
+          code: VERIFY_EXIT.usage,
+        });
+        expect(outcome.output).toMatch(/16 to 64 lowercase hex digits/);
+      }
+    }
+  });
+
   it("refuses a smoke path that could leave the base URL's origin, in every twin", async () => {
     const script = extractShellVerifyScript();
     for (const [twin, runVerify] of twins(script)) {
