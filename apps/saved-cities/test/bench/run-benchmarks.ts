@@ -3,10 +3,9 @@
 // figures and never fails on speed. Flags it shares with the weather-app's bench: --duration S, --connections N;
 // the weather-app's other flags are accepted and ignored, since `npm run bench -- ...` passes them to every app.
 import { execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { postgresAvailable, startPostgres } from '../support/postgres-server';
+import { freePort, postgresAvailable, startPostgres } from '../support/postgres-server';
 
 const run = promisify(execFile);
 // Compiled to node_modules/.cache/saved-cities-bench/test/bench/: five levels below the app.
@@ -39,17 +38,6 @@ function flags(): { durationSeconds: number; connections: number } {
     // The pool has DATABASE_POOL_MAX connections (10); more HTTP connections than that measure queueing.
     connections: Math.min(whole('connections', values.connections, 1000), 50),
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function wrk(
