@@ -9,15 +9,15 @@
 //              test against a postgres service container), build (buildah, in its image), saved-cities' migrate
 //              step, staging deploy (compose over ssh) + verification by content key -> both production gates
 //              played.
-//  2 warm      one weather-app source change: only weather-app is planned; saved-cities' staging is in sync and
+//  2 tag       v1.0.0 on a docs-only commit: both apps released by content key with no rebuild (the build jobs only
+//              look their image up); the release job (skopeo, in its image) copies the digests staging verified to
+//              v1.0.0 and latest.
+//  3 warm      one weather-app source change: only weather-app is planned; saved-cities' staging is in sync and
 //              its image is not touched. Timed to "staging verified".
-//  3 missed    a saved-cities change committed whose pipeline never ran (as if cancelled after the push), then a
+//  4 missed    a saved-cities change committed whose pipeline never ran (as if cancelled after the push), then a
 //              docs-only push: the plan sees saved-cities' content has no image, builds and deploys it.
-//  4 tag       v1.0.0 on that docs-only commit: both apps released by content key with no rebuild (the build jobs
-//              only look their image up); the release job (skopeo, in its image) copies the digests staging
-//              verified to v1.0.0 and latest.
 //  5 schedule  weather-app's staging set by hand to run 1's image; a scheduled pipeline (CI_PIPELINE_SOURCE
-//              schedule) reports the drift and redeploys run 2's image (build: lookup only).
+//              schedule) reports the drift and redeploys run 3's image (build: lookup only).
 //  6 broken    a service-kit change (both apps planned) whose release fails /health, with a saved-cities migration
 //              (expand-only); weather-app built by the docker builder (docker:dind as a privileged service,
 //              layer-cache on): IMAGE_DIGEST names the app's own repository, never <image>/cache. Both staging
@@ -642,6 +642,11 @@ async function main() {
       // The docker:28.5.2-cli stand-in is Debian's 20.10 client, whose `docker build` is the classic builder; the
       // real 28.x client builds with BuildKit by default, and the Dockerfile needs it (RUN --mount=type=cache).
       DOCKER_BUILDKIT: '1',
+      // The GitFlow switch of .gitlab-ci.yml's workflow rules, set as a project would. Unset, gitlab-ci-local cannot
+      // evaluate `$CI_COMMIT_BRANCH && $SLIPWAY_PIPELINE_BRANCHES && $CI_COMMIT_BRANCH =~ $SLIPWAY_PIPELINE_BRANCHES`
+      // in a tag pipeline ("null =~ null" is no JavaScript), where GitLab stops at the first undefined operand
+      // (https://docs.gitlab.com/ci/jobs/job_rules/#join-variable-expressions-together). No branch here matches it.
+      SLIPWAY_PIPELINE_BRANCHES: '/^(develop|uat)$/',
     };
     for (const app of APPS) {
       for (const environment of ENVIRONMENTS) {
@@ -835,105 +840,108 @@ async function main() {
       );
     };
 
-    // Run 2: caches filled, one weather-app source change: only weather-app runs.
-    touchSource(source, `apps/${WEATHER}/src/server.ts`, 'run 2');
+    // Run 2: a documentation-only commit, tagged: both apps released by content key, nothing rebuilt; the digests
+    // are those staging verified in run 1.
+    touchDocs(source, 'run 2');
+    commitAll(source, 'docs: a documentation-only change, then tagged');
+    const staged1 = { [WEATHER]: built1[WEATHER], [CITIES]: built1[CITIES] };
+    const runTag = await runPipeline(`2 (tag ${RELEASE_TAG}): release both apps from a docs-only commit`, {
+      tag: RELEASE_TAG,
+    });
+    check(runTag.result.passed, 'run 2: the pipeline failed');
+    checkPlan(
+      'run 2',
+      runTag.text,
+      Object.fromEntries(APPS.map((app) => [app, { run: true, reason: /^tag / }])),
+    );
+    for (const app of APPS) {
+      checkPassed('run 2', runTag.result, [`${app}-build`, `${app}-release`]);
+      checkJobSaid(
+        'run 2',
+        runTag.text,
+        `${app}-build`,
+        /slipway: reusing \S+: content [0-9a-f]+ was built by commit [0-9a-f]{40}; no build/,
+      );
+      check(
+        reportedDigest(runTag.text, `${app}-build`) === staged1[app].digest,
+        `run 2: ${app}-build reused another digest`,
+      );
+      const released = reportedDigest(runTag.text, `${app}-release`);
+      check(
+        released === staged1[app].digest,
+        `run 2: ${app} released ${released}, staging verified ${staged1[app].digest}`,
+      );
+      for (const tag of [RELEASE_TAG, 'latest']) {
+        checkJobSaid('run 2', runTag.text, `${app}-release`, `-> ${imageOf(app)}:${tag}`);
+        const digest = await inspectInRegistry(`${imageOf(app)}:${tag}`, certificates.caDir);
+        check(released.endsWith(`@${digest}`), `run 2: ${imageOf(app)}:${tag} is ${digest}, not ${released}`);
+      }
+      unchangedBuilds.push([`${app}-build (tag, lookup only)`, jobDuration(runTag.result, `${app}-build`)]);
+    }
+    say(
+      `run 2 passed: ${RELEASE_TAG} and latest of both apps are the digests staging verified (skopeo, no rebuild)`,
+    );
+    annotate(
+      runTag.result,
+      Object.fromEntries(
+        APPS.flatMap((app) => [
+          [`${app}-build`, `${shortDigest(staged1[app].digest)} (reused)`],
+          [`${app}-release`, shortDigest(staged1[app].digest)],
+        ]),
+      ),
+    );
+
+    // Run 3: caches filled, one weather-app source change: only weather-app runs.
+    touchSource(source, `apps/${WEATHER}/src/server.ts`, 'run 3');
     commitAll(source, `refactor(${WEATHER}): one source change for the warm run`);
-    const run2 = await runPipeline(`2 (warm): one ${WEATHER} source change`);
-    check(run2.result.passed, 'run 2: the pipeline failed');
-    checkPlan('run 2', run2.text, {
+    const run2 = await runPipeline(`3 (warm): one ${WEATHER} source change`);
+    check(run2.result.passed, 'run 3: the pipeline failed');
+    checkPlan('run 3', run2.text, {
       [WEATHER]: { run: true, reason: /has no image yet/ },
       [CITIES]: { run: false, reason: /in sync/ },
     });
-    checkNotRun('run 2', run2.result, CITIES);
-    const built2 = checkBuildPath('run 2', run2.result, run2.text, WEATHER);
-    check(built2.contentKey !== built1[WEATHER].contentKey, 'run 2: the source change kept the content key');
-    checkDeployed('run 2', run2.text, WEATHER, 'staging', built2);
-    await checkServes('run 2', WEATHER, 'staging', built2);
-    await checkServes('run 2', CITIES, 'staging', built1[CITIES]);
-    say(`run 2 passed: only ${WEATHER} ran; ${built2.digest} staged; ${CITIES} untouched`);
+    checkNotRun('run 3', run2.result, CITIES);
+    const built2 = checkBuildPath('run 3', run2.result, run2.text, WEATHER);
+    check(built2.contentKey !== built1[WEATHER].contentKey, 'run 3: the source change kept the content key');
+    checkDeployed('run 3', run2.text, WEATHER, 'staging', built2);
+    await checkServes('run 3', WEATHER, 'staging', built2);
+    await checkServes('run 3', CITIES, 'staging', built1[CITIES]);
+    say(`run 3 passed: only ${WEATHER} ran; ${built2.digest} staged; ${CITIES} untouched`);
     annotate(run2.result, {
       [`${WEATHER}-build`]: shortDigest(built2.digest),
       [`${WEATHER}-deploy-staging`]: shortDigest(built2.digest),
     });
     figures.push(['warm, one app changed', run2.toStagingVerified]);
 
-    // Run 3: a saved-cities change whose pipeline never ran (cancelled after the push), then a docs-only push.
-    touchSource(source, `apps/${CITIES}/src/server.ts`, 'run 3 (never ran)');
+    // Run 4: a saved-cities change whose pipeline never ran (cancelled after the push), then a docs-only push.
+    touchSource(source, `apps/${CITIES}/src/server.ts`, 'run 4 (never ran)');
     const missed = commitAll(source, `refactor(${CITIES}): a change whose pipeline was cancelled`);
-    touchDocs(source, 'run 3');
+    touchDocs(source, 'run 4');
     commitAll(source, 'docs: a documentation-only push after a cancelled pipeline');
     const run3 = await runPipeline(
-      `3 (missed change): a docs-only push after ${missed.slice(0, 8)}'s cancelled pipeline`,
+      `4 (missed change): a docs-only push after ${missed.slice(0, 8)}'s cancelled pipeline`,
     );
-    check(run3.result.passed, 'run 3: the pipeline failed');
-    checkPlan('run 3', run3.text, {
+    check(run3.result.passed, 'run 4: the pipeline failed');
+    checkPlan('run 4', run3.text, {
       [WEATHER]: { run: false, reason: /in sync/ },
       [CITIES]: { run: true, reason: /has no image yet/ },
     });
-    checkNotRun('run 3', run3.result, WEATHER);
-    const built3 = checkBuildPath('run 3', run3.result, run3.text, CITIES);
-    check(built3.contentKey !== built1[CITIES].contentKey, 'run 3: the missed change kept the content key');
-    checkDeployed('run 3', run3.text, CITIES, 'staging', built3);
-    checkJobSaid('run 3', run3.text, `${CITIES}-migrate-staging`, 'schema is current: no migration to apply');
-    const version3 = await checkServes('run 3', CITIES, 'staging', built3);
+    checkNotRun('run 4', run3.result, WEATHER);
+    const built3 = checkBuildPath('run 4', run3.result, run3.text, CITIES);
+    check(built3.contentKey !== built1[CITIES].contentKey, 'run 4: the missed change kept the content key');
+    checkDeployed('run 4', run3.text, CITIES, 'staging', built3);
+    checkJobSaid('run 4', run3.text, `${CITIES}-migrate-staging`, 'schema is current: no migration to apply');
+    const version3 = await checkServes('run 4', CITIES, 'staging', built3);
     check(
       version3.commit === run3.result.commit,
-      `run 3: staging/${CITIES} serves commit ${version3.commit}`,
+      `run 4: staging/${CITIES} serves commit ${version3.commit}`,
     );
-    await citiesOnStaging('run 3');
-    say(`run 3 passed: the docs-only push built and deployed ${CITIES}'s missed change (${built3.digest})`);
+    await citiesOnStaging('run 4');
+    say(`run 4 passed: the docs-only push built and deployed ${CITIES}'s missed change (${built3.digest})`);
     annotate(run3.result, {
       [`${CITIES}-build`]: shortDigest(built3.digest),
       [`${CITIES}-deploy-staging`]: shortDigest(built3.digest),
     });
-
-    // Run 4: the docs-only commit tagged: both apps released by content key, nothing rebuilt.
-    const verified = { [WEATHER]: built2, [CITIES]: built3 };
-    const run4 = await runPipeline(`4 (tag ${RELEASE_TAG}): release both apps from a docs-only commit`, {
-      tag: RELEASE_TAG,
-    });
-    check(run4.result.passed, 'run 4: the pipeline failed');
-    checkPlan(
-      'run 4',
-      run4.text,
-      Object.fromEntries(APPS.map((app) => [app, { run: true, reason: /^tag / }])),
-    );
-    for (const app of APPS) {
-      checkPassed('run 4', run4.result, [`${app}-build`, `${app}-release`]);
-      checkJobSaid(
-        'run 4',
-        run4.text,
-        `${app}-build`,
-        /slipway: reusing \S+: content [0-9a-f]+ was built by commit [0-9a-f]{40}; no build/,
-      );
-      check(
-        reportedDigest(run4.text, `${app}-build`) === verified[app].digest,
-        `run 4: ${app}-build reused another digest`,
-      );
-      const released = reportedDigest(run4.text, `${app}-release`);
-      check(
-        released === verified[app].digest,
-        `run 4: ${app} released ${released}, staging verified ${verified[app].digest}`,
-      );
-      for (const tag of [RELEASE_TAG, 'latest']) {
-        checkJobSaid('run 4', run4.text, `${app}-release`, `-> ${imageOf(app)}:${tag}`);
-        const digest = await inspectInRegistry(`${imageOf(app)}:${tag}`, certificates.caDir);
-        check(released.endsWith(`@${digest}`), `run 4: ${imageOf(app)}:${tag} is ${digest}, not ${released}`);
-      }
-      unchangedBuilds.push([`${app}-build (tag, lookup only)`, jobDuration(run4.result, `${app}-build`)]);
-    }
-    say(
-      `run 4 passed: ${RELEASE_TAG} and latest of both apps are the digests staging verified (skopeo, no rebuild)`,
-    );
-    annotate(
-      run4.result,
-      Object.fromEntries(
-        APPS.flatMap((app) => [
-          [`${app}-build`, `${shortDigest(verified[app].digest)} (reused)`],
-          [`${app}-release`, shortDigest(verified[app].digest)],
-        ]),
-      ),
-    );
 
     // Run 5: staging drifts (weather-app set by hand to run 1's image); the scheduled pipeline repairs it.
     await deployHost.exec(
@@ -966,7 +974,7 @@ async function main() {
     const repaired = checkBuildPath('run 5', run5.result, run5.text, WEATHER, { built: false });
     check(
       repaired.digest === built2.digest,
-      `run 5: the schedule deployed ${repaired.digest}, not run 2's image`,
+      `run 5: the schedule deployed ${repaired.digest}, not run 3's image`,
     );
     checkDeployed('run 5', run5.text, WEATHER, 'staging', built2);
     await checkServes('run 5', WEATHER, 'staging', built2);
@@ -979,6 +987,9 @@ async function main() {
       [`${WEATHER}-build`]: `${shortDigest(built2.digest)} (reused)`,
       [`${WEATHER}-deploy-staging`]: shortDigest(built2.digest),
     });
+
+    // What staging verified last: the versions run 6's broken release must roll back to.
+    const verified = { [WEATHER]: built2, [CITIES]: built3 };
 
     // Run 6: a broken release of both apps through a service-kit change, with a migration; weather-app built by the
     // docker builder. Staging must roll back; production must not move.
