@@ -4,7 +4,7 @@
 // (or found in the cache), so a cold run includes their build.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -58,6 +58,21 @@ const envOf = (config) =>
   Object.fromEntries((config.Env ?? []).map((line) => line.split(/=(.*)/s).slice(0, 2)));
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+// docker-library/postgres 15/bookworm/Dockerfile, for both postgres tags the pipelines use.
+const POSTGRES_15 = {
+  entrypoint: ['docker-entrypoint.sh'],
+  cmd: ['postgres'],
+  env: {
+    PATH: `${DEFAULT_PATH}:/usr/lib/postgresql/15/bin`,
+    PG_MAJOR: '15',
+    PGDATA: '/var/lib/postgresql/data',
+    LANG: 'en_US.utf8',
+  },
+  volumes: ['/var/lib/postgresql/data'],
+  ports: ['5432/tcp'],
+  stopSignal: 'SIGINT',
+};
+
 // What each published recipe sets, read from the files each stand-in's Dockerfile names. `cmd: null` means the image
 // has none (setting ENTRYPOINT clears an inherited CMD); WorkingDir "" and "/" both mean the root directory.
 const expectedConfigs = {
@@ -99,20 +114,9 @@ const expectedConfigs = {
     volumes: ['/var/lib/docker'],
     ports: ['2375/tcp', '2376/tcp'],
   },
-  // docker-library/postgres 15/bookworm/Dockerfile
-  'postgres:15': {
-    entrypoint: ['docker-entrypoint.sh'],
-    cmd: ['postgres'],
-    env: {
-      PATH: `${DEFAULT_PATH}:/usr/lib/postgresql/15/bin`,
-      PG_MAJOR: '15',
-      PGDATA: '/var/lib/postgresql/data',
-      LANG: 'en_US.utf8',
-    },
-    volumes: ['/var/lib/postgresql/data'],
-    ports: ['5432/tcp'],
-    stopSignal: 'SIGINT',
-  },
+  // One image under both tags: the integration job's service (saved-cities) pins the patch release.
+  'postgres:15': POSTGRES_15,
+  'postgres:15.14': POSTGRES_15,
   // docker-library/busybox latest-1/glibc/amd64/image-config.json
   'busybox:1.37.0': { entrypoint: null, cmd: ['sh'], env: { PATH: DEFAULT_PATH } },
   // alpine-docker/k8s Dockerfile (CMD from alpine)
@@ -147,7 +151,10 @@ describe('the stand-ins cover every image the pipelines use by default', () => {
       for (const [key, value] of Object.entries(node)) {
         if (key === 'image' && typeof value === 'string') found.add(value);
         else if (key === 'image' && value?.name) found.add(value.name);
-        else collectImages(value, found);
+        else if (/(^|-)services$/.test(key) && Array.isArray(value)) {
+          // `services:` of a job, or a template's `*-services` input: each a name or {name, alias, ...}.
+          for (const service of value) found.add(typeof service === 'string' ? service : service?.name);
+        } else collectImages(value, found);
       }
     }
     return found;
@@ -169,7 +176,15 @@ describe('the stand-ins cover every image the pipelines use by default', () => {
         }
       }
     }
-    for (const doc of parseAllDocuments(readFileSync(join(repoRoot, '.gitlab-ci.yml'), 'utf8'))) {
+    // The parent pipeline and every app pipeline (their jobs' images, and the services they pass to templates).
+    const pipelines = [
+      '.gitlab-ci.yml',
+      ...readdirSync(join(repoRoot, 'apps')).map((app) => `apps/${app}/.gitlab-ci.yml`),
+    ].filter((file) => existsSync(join(repoRoot, file)));
+    assert.ok(pipelines.length >= 3, `found only ${pipelines.join(', ')}`);
+    for (const doc of pipelines.flatMap((file) =>
+      parseAllDocuments(readFileSync(join(repoRoot, file), 'utf8')),
+    )) {
       collectImages(doc.toJS(), used).forEach((image) => image.startsWith('$') && used.delete(image));
     }
     const childPipeline = readFileSync(
