@@ -4,7 +4,8 @@
 // the same PORT through turbo.json's globalPassThroughEnv, so the second would fail with EADDRINUSE).
 //
 // Exit: 2 on that usage error (one line on stderr); otherwise turbo's exit code (128 + n when it ends by signal n).
-// Stop: Ctrl-C, SIGTERM or SIGHUP, or the end of the npm that runs it (even by SIGKILL; scripts/npm-watchdog.mjs).
+// Stop: Ctrl-C, SIGTERM or SIGHUP, or the end of the npm that runs it (even by a SIGKILL of npm alone;
+// scripts/npm-watchdog.mjs).
 // The apps the arguments select are those of turbo's own dry run (`turbo run dev --dry=json`), so a filter means
 // here exactly what it means to turbo; the dry run happens only when PORT is set.
 import { spawn, spawnSync } from 'node:child_process';

@@ -5,8 +5,9 @@
 // Usage: npm start [-- APP...]        APP is a folder name under apps/ (e.g. weather-app)
 // Exit:  0 after Ctrl-C/SIGTERM once every app has shut down; 2 on a usage error; otherwise the exit code of the
 //        first app that stopped on its own (78 for bad configuration).
-// Stop:  Ctrl-C, SIGTERM or SIGHUP to this script, or the end of the npm that runs it (even by SIGKILL, which npm
-//        cannot pass on): the apps get SIGTERM and shut down gracefully. Watching npm needs Linux's /proc.
+// Stop:  Ctrl-C, SIGTERM or SIGHUP to this script, or the end of the npm that runs it (even by a SIGKILL of npm
+//        alone, which npm cannot pass on): the apps get SIGTERM and shut down gracefully. Watching npm needs Linux's
+//        /proc. A SIGKILL of the whole process group kills the watcher too (docs/development.md).
 //
 // Why not `turbo run start`: turbo prints its run summary and error lines after a failed task, so a start-up error
 // ("PORT must be a whole number …") would be buried under them. Here an app's own last line stays the last line a

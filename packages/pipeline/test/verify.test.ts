@@ -214,7 +214,7 @@ describe('slipway verify flags', () => {
       const argv = ['--url', deployment.url, '--expect-commit', COMMIT, '--timeout', '0'];
       const result = await runCaptured([...argv, '--expect-content-key', '3f9a2c7d1e0b4a65']);
       expect(result).toMatchObject({ code: VERIFY_EXIT.ok, stderr: '' });
-      expect(result.stdout).toMatch(/^verify: looking once whether http:\/\/127\.0\.0\.1:\d+\/ to serve/);
+      expect(result.stdout).toMatch(/^verify: looking once whether http:\/\/127\.0\.0\.1:\d+\/ serves /);
       expect(result.stdout).toMatch(/attempt 1: health=pass/);
       expect(result.stdout).not.toMatch(/attempt 2/);
       expect(deployment.healthRequests()).toBe(1);

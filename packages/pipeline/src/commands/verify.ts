@@ -121,8 +121,10 @@ export async function run(
   const options = parseVerifyOptions(argv);
   if (options === 'help') return printUsage(io, USAGE);
   const wait =
-    options.timeoutSeconds === 0 ? 'looking once whether' : `waiting up to ${options.timeoutSeconds}s for`;
-  io.stdout.write(`verify: ${wait} ${options.baseUrl.href} to serve ${describeExpected(options)}\n`);
+    options.timeoutSeconds === 0
+      ? `looking once whether ${options.baseUrl.href} serves`
+      : `waiting up to ${options.timeoutSeconds}s for ${options.baseUrl.href} to serve`;
+  io.stdout.write(`verify: ${wait} ${describeExpected(options)}\n`);
   const outcome = await verifyDeployment(options, (line) => io.stdout.write(`${line}\n`));
   const stream = outcome.exitCode === 0 ? io.stdout : io.stderr;
   stream.write(
