@@ -22,7 +22,8 @@ Read from the environment (all optional; without them image is null and environm
   CI_REGISTRY_USER, CI_REGISTRY_PASSWORD              pull credentials
   <APP>_<ENVIRONMENT>_URL, e.g. MY_APP_STAGING_URL       an environment's base URL (GET /version)
 
-Exit codes: 0 the status was printed (drift is reported, not an error), 1 turbo failed, 2 usage.`;
+Exit codes: 0 the status was printed (drift is reported, not an error), 1 turbo failed or a malformed
+variable (an environment URL that is not http(s), or one with credentials), 2 usage.`;
 
 export interface StatusCommandOptions {
   format: 'text' | 'json';
