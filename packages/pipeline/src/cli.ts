@@ -6,7 +6,9 @@ import type { Command, CommandGroup } from './command-line/command';
 import { isCommandGroup } from './command-line/command';
 import { CliUsageError } from './command-line/flags';
 import { createCommandIo, processStreams, type CommandIo, type CommandStreams } from './command-line/io';
-import { gitlabCommands } from './commands/gitlab';
+// By its index: a checkout built before commands/gitlab.ts became this folder keeps a stale dist/commands/gitlab.js,
+// which `./commands/gitlab` would load first.
+import { gitlabCommands } from './commands/gitlab/index';
 import { pipelineCommands } from './commands/pipeline';
 import { planCommand } from './commands/plan';
 import { statusCommand } from './commands/status';
