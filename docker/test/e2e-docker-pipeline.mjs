@@ -29,7 +29,6 @@
 //
 // Starts the Docker engine when it is not running (and stops it again at the end only then). Removes everything it
 // created (containers, network, registry, images it pulled or pushed, certs.d entry, temp dirs), failed or not.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -48,7 +47,7 @@ import {
   startTlsRegistry,
   trustRegistryInEngine,
 } from './e2e-docker-harness.mjs';
-import { createCleanupStack, repoRoot, run, waitFor } from './image-harness.mjs';
+import { commitAll, createCleanupStack, git, repoRoot, run, waitFor } from './image-harness.mjs';
 
 const require = createRequire(import.meta.url);
 const { runParentPipelineLocally } = require(
@@ -85,26 +84,6 @@ const appHost = (app, environment) => `${app}-${environment}`;
 const databaseHost = (environment) => `${CITIES}-${environment}-db`;
 const urlVariable = (app, environment) =>
   `${app.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_${environment.toUpperCase()}_URL`;
-
-function git(cwd, args) {
-  return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
-}
-
-function commitAll(cwd, message) {
-  git(cwd, ['add', '--all']);
-  git(cwd, [
-    '-c',
-    'user.name=Slipway e2e',
-    '-c',
-    'user.email=e2e@slipway.invalid',
-    'commit',
-    '--quiet',
-    '--no-verify',
-    '-m',
-    message,
-  ]);
-  return git(cwd, ['rev-parse', 'HEAD']);
-}
 
 /**
  * Points an app pipeline's template inputs at this machine, in the temp clone only, and returns what it changed:

@@ -21,10 +21,12 @@ import { Writable } from 'node:stream';
 import { parseDocument } from 'yaml';
 import {
   checkImageTooling,
+  commitAll,
   createCleanupStack,
   ensureStandInBaseImage,
   fetchRemoteManifest,
   findFreePort,
+  git,
   repoRoot,
   run,
   startLocalRegistry,
@@ -48,26 +50,6 @@ const say = (line) => process.stdout.write(`slipway e2e: ${line}\n`);
 class E2eFailure extends Error {}
 function check(condition, message) {
   if (!condition) throw new E2eFailure(message);
-}
-
-function git(cwd, args) {
-  return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
-}
-
-function commitAll(cwd, message) {
-  git(cwd, ['add', '--all']);
-  git(cwd, [
-    '-c',
-    'user.name=Slipway e2e',
-    '-c',
-    'user.email=e2e@slipway.invalid',
-    'commit',
-    '--quiet',
-    '--no-verify',
-    '-m',
-    message,
-  ]);
-  return git(cwd, ['rev-parse', 'HEAD']);
 }
 
 function onPath(tool) {

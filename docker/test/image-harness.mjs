@@ -1,7 +1,7 @@
 // Helpers to build, run, inspect and publish the service images on a machine without a Docker engine:
 // buildah (chroot isolation) builds and runs, skopeo copies, Debian's docker-registry stands in for a real registry.
 // Used by image.test.mjs and reusable from any other script (each helper says what it cleans up).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -236,6 +236,28 @@ export async function listLayerEntries(image, workDir, { searchFor } = {}) {
 
 function toAbsolutePath(entry) {
   return `/${entry.replace(/^\.?\//, '')}`.replace(/\/$/, '');
+}
+
+/** `git <args>` in cwd; its stdout, trimmed. Throws when git exits non-zero. */
+export function git(cwd, args) {
+  return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+}
+
+/** Commits everything in cwd's work tree as the e2e's author, without hooks; returns the new commit's SHA. */
+export function commitAll(cwd, message) {
+  git(cwd, ['add', '--all']);
+  git(cwd, [
+    '-c',
+    'user.name=Slipway e2e',
+    '-c',
+    'user.email=e2e@slipway.invalid',
+    'commit',
+    '--quiet',
+    '--no-verify',
+    '-m',
+    message,
+  ]);
+  return git(cwd, ['rev-parse', 'HEAD']);
 }
 
 /** Asks the kernel for a free loopback port. */
