@@ -621,6 +621,9 @@ async function main() {
       // The docker:28.5.2-cli stand-in is Debian's 20.10 client, whose `docker build` is the classic builder; the
       // real 28.x client builds with BuildKit by default, and the Dockerfile needs it (RUN --mount=type=cache).
       DOCKER_BUILDKIT: '1',
+      // The jobs run privileged, so buildah can use overlay (the image's fuse-overlayfs on its /var/lib/containers
+      // volume) instead of build.yml's vfs default, which copies the whole tree at each layer. See build.yml.
+      STORAGE_DRIVER: 'overlay',
       // The GitFlow switch of .gitlab-ci.yml's workflow rules, set as a project would. Unset, gitlab-ci-local cannot
       // evaluate `$CI_COMMIT_BRANCH && $SLIPWAY_PIPELINE_BRANCHES && $CI_COMMIT_BRANCH =~ $SLIPWAY_PIPELINE_BRANCHES`
       // in a tag pipeline ("null =~ null" is no JavaScript), where GitLab stops at the first undefined operand
