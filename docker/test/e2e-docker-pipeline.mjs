@@ -120,7 +120,8 @@ function overlayAppPipeline(clone, app, { builder = 'buildah' } = {}) {
   for (const environment of ENVIRONMENTS) {
     setInput('deploy.yml', 'compose-dir', `/srv/${appHost(app, environment)}`, { environment });
   }
-  writeFileSync(file, document.toString({ lineWidth: 0 }));
+  // flowCollectionPadding: prettier writes `[a, b]`, and the app lint job checks the file with prettier.
+  writeFileSync(file, document.toString({ lineWidth: 0, flowCollectionPadding: false }));
   return changes;
 }
 

@@ -90,7 +90,8 @@ function overlayAppPipeline(clone, { nodeImage, trivyInstalled }) {
   setInput('deploy.yml', 'deploy-command', `sh ${DEPLOY_TARGET_SCRIPT} deploy`);
   setInput('deploy.yml', 'rollback-command', `sh ${DEPLOY_TARGET_SCRIPT} rollback`);
   setInput('deploy.yml', 'verify-timeout', VERIFY_TIMEOUT_SECONDS);
-  writeFileSync(file, document.toString({ lineWidth: 0 }));
+  // flowCollectionPadding: prettier writes `[a, b]`, and the app lint job checks the file with prettier.
+  writeFileSync(file, document.toString({ lineWidth: 0, flowCollectionPadding: false }));
   return changes;
 }
 
