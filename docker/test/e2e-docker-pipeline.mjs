@@ -134,7 +134,11 @@ async function overlayPipelines(clone, builders = {}) {
   return { changes, docs: stdout.trim() };
 }
 
-/** A release whose /health always reports fail: what a bad deploy looks like to the verification only. */
+/**
+ * A release whose /health reports fail once deployed: the image sets CONTENT_KEY (docker/Dockerfile) and the test
+ * jobs do not, so lint and the tests that start the server pass, and only the staging verification sees it, as
+ * with a configuration that exists only in an environment.
+ */
 function breakHealth(clone, app) {
   const file = join(clone, `apps/${app}/src/server.ts`);
   const source = readFileSync(file, 'utf8');
@@ -146,11 +150,13 @@ function breakHealth(clone, app) {
   );
   const at = end + '\n  });\n'.length;
   const broken = [
-    '  // A deliberately broken release (npm run e2e): unit tests pass, only a deployment shows it.',
-    "  health.register('e2e:broken-release', () => ({",
-    "    status: 'fail',",
-    "    output: 'deliberately broken release',",
-    '  }));',
+    '  // A deliberately broken release (npm run e2e): its tests pass, only a deployed image shows it.',
+    '  if (process.env.CONTENT_KEY) {',
+    "    health.register('e2e:broken-release', () => ({",
+    "      status: 'fail',",
+    "      output: 'deliberately broken release',",
+    '    }));',
+    '  }',
     '',
   ].join('\n');
   writeFileSync(file, `${source.slice(0, at)}${broken}${source.slice(at)}`);
