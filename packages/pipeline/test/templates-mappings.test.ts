@@ -247,6 +247,42 @@ describe('trunk-based (weather-app as it is, and the README example)', () => {
   }, 120_000);
 });
 
+describe("saved-cities' migrate steps go where its deploys go", () => {
+  let app: Record<string, unknown>;
+  beforeAll(async () => {
+    app = await expand(read('apps/saved-cities/.gitlab-ci.yml'));
+  }, 120_000);
+  const migrateJobs = (jobs: ReturnType<typeof jobsInPipeline> | undefined) =>
+    (summary(jobs) ?? []).filter((line) => line.includes('-migrate-'));
+
+  it('the default branch migrates staging, then production before its gate', () => {
+    expect(migrateJobs(pipelineFor(app, push(DEFAULT_BRANCH)))).toEqual([
+      'saved-cities-migrate-production: on_success',
+      'saved-cities-migrate-staging: on_success',
+    ]);
+  });
+
+  it('a release tag migrates production only', () => {
+    expect(migrateJobs(pipelineFor(app, tag('v1.4.0')))).toEqual([
+      'saved-cities-migrate-production: on_success',
+    ]);
+  });
+
+  it.each(['foo', 'v1.2', 'nightly-2026-11-29', 'backup-1'])(
+    "a tag that is not a release (%s) never touches production's database",
+    (name) => {
+      const jobs = pipelineFor(app, tag(name));
+      expect(migrateJobs(jobs)).toEqual([]);
+      expect(needsProblems(jobs)).toEqual([]);
+    },
+  );
+
+  it('a merge request and a feature branch migrate nothing', () => {
+    expect(migrateJobs(pipelineFor(app, mergeRequest('feature/x')))).toEqual([]);
+    expect(migrateJobs(pipelineFor(app, push('feature/x', WITH_OPEN_MR)))).toEqual([]);
+  });
+});
+
 describe('GitFlow with uat (the README example), configured by a project variable', () => {
   let app: Record<string, unknown>;
   const stages = ['lint', 'test', 'build', 'scan', 'staging', 'uat', 'production'];
