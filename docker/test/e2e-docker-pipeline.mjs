@@ -162,36 +162,47 @@ function breakHealth(clone, app) {
   writeFileSync(file, `${source.slice(0, at)}${broken}${source.slice(at)}`);
 }
 
-const E2E_MIGRATION = '0002-e2e-city-note';
+const MIGRATIONS_DIR = `apps/${CITIES}/src/database/migrations`;
 
-/** An expand-only migration (a nullable column the previous version never reads), appended as the rules say. */
+/** The migrations saved-cities' index lists, oldest first: a fork's own ones too. */
+function migrationNames(clone) {
+  const index = readFileSync(join(clone, MIGRATIONS_DIR, 'index.ts'), 'utf8');
+  const names = [...index.matchAll(/\{ name: '([^']+)', statements: \w+ \}/g)].map((match) => match[1]);
+  check(names.length > 0, `${MIGRATIONS_DIR}/index.ts lists no migration the e2e can read; update the e2e`);
+  return names;
+}
+
+/**
+ * An expand-only migration (a nullable column the previous version never reads), appended as the rules say after
+ * whatever migrations the index lists. Returns its name.
+ */
 function addMigration(clone) {
-  const dir = join(clone, `apps/${CITIES}/src/database/migrations`);
+  const names = migrationNames(clone);
+  const next = Math.max(...names.map((name) => Number.parseInt(name, 10) || 0)) + 1;
+  const name = `${String(next).padStart(4, '0')}-e2e-city-note`;
   writeFileSync(
-    join(dir, `${E2E_MIGRATION}.ts`),
+    join(clone, MIGRATIONS_DIR, `${name}.ts`),
     [
       '// Expand-only (see migrations/index.ts): a nullable column, which the previous version never reads.',
       "export const statements = ['ALTER TABLE saved_cities ADD COLUMN IF NOT EXISTS e2e_note text'];",
       '',
     ].join('\n'),
   );
-  const indexFile = join(dir, 'index.ts');
+  const indexFile = join(clone, MIGRATIONS_DIR, 'index.ts');
   const index = readFileSync(indexFile, 'utf8');
-  const lastImport = "import { statements as savedCities0001 } from './0001-saved-cities';\n";
-  const lastEntry = "  { name: '0001-saved-cities', statements: savedCities0001 },\n";
-  check(
-    index.includes(lastImport) && index.includes(lastEntry),
-    `apps/${CITIES}/src/database/migrations/index.ts changed; update the e2e's migration`,
-  );
+  const lastImport = index.lastIndexOf('\nimport ');
+  const listEnd = index.indexOf('\n];', index.indexOf('export const MIGRATIONS'));
+  check(lastImport > 0 && listEnd > lastImport, `${indexFile} changed shape; update the e2e's migration`);
+  const importEnd = index.indexOf('\n', lastImport + 1) + 1;
   writeFileSync(
     indexFile,
-    index
-      .replace(
-        lastImport,
-        `${lastImport}import { statements as e2eCityNote0002 } from './${E2E_MIGRATION}';\n`,
-      )
-      .replace(lastEntry, `${lastEntry}  { name: '${E2E_MIGRATION}', statements: e2eCityNote0002 },\n`),
+    index.slice(0, importEnd) +
+      `import { statements as e2eCityNote } from './${name}';\n` +
+      index.slice(importEnd, listEnd) +
+      `\n  { name: '${name}', statements: e2eCityNote },` +
+      index.slice(listEnd),
   );
+  return name;
 }
 
 /** One source change that lint and test accept and that changes the content key of whatever the file goes into. */
@@ -613,6 +624,8 @@ async function main() {
     const overlay = await overlayPipelines(source);
     commitAll(source, "ci(e2e): run the app pipelines against this machine's registry and deploy host");
     say(`overlay in the temp clone only: ${overlay.changes.join(' | ')}; ${overlay.docs}`);
+    // saved-cities' migrations at the start: what run 1 applies to each environment's database.
+    const migrations = migrationNames(source);
 
     // Project CI/CD variables, as `slipway gitlab setup` and GitLab's predefined registry variables would provide.
     // The registry needs no login, so CI_REGISTRY_PASSWORD stays unset and the jobs say they push without one.
@@ -794,10 +807,10 @@ async function main() {
         'run 1',
         run1.text,
         `${CITIES}-migrate-${environment}`,
-        'applied 1 migration(s): 0001-saved-cities',
+        `applied ${migrations.length} migration(s): ${migrations.join(', ')}`,
       );
       check(
-        (await appliedMigrations(deployHost, environment)).join() === '0001-saved-cities',
+        (await appliedMigrations(deployHost, environment)).join() === migrations.join(),
         `run 1: ${environment}'s database lacks the first migration`,
       );
     }
@@ -984,7 +997,7 @@ async function main() {
     // docker builder. Staging must roll back; production must not move.
     touchSource(source, 'packages/service-kit/src/index.ts', 'run 6');
     for (const app of APPS) breakHealth(source, app);
-    addMigration(source);
+    const e2eMigration = addMigration(source);
     const dockerOverlay = await overlayPipelines(source, { [WEATHER]: 'docker' });
     commitAll(
       source,
@@ -1037,9 +1050,9 @@ async function main() {
     );
     // The migration ran before the broken version was deployed, and stays: the rolled-back version serves on it.
     checkPassed('run 6', run6.result, [`${CITIES}-migrate-staging`]);
-    checkJobSaid('run 6', run6.text, `${CITIES}-migrate-staging`, `applied 1 migration(s): ${E2E_MIGRATION}`);
+    checkJobSaid('run 6', run6.text, `${CITIES}-migrate-staging`, `applied 1 migration(s): ${e2eMigration}`);
     check(
-      (await appliedMigrations(deployHost, 'staging')).join() === `0001-saved-cities,${E2E_MIGRATION}`,
+      (await appliedMigrations(deployHost, 'staging')).join() === [...migrations, e2eMigration].join(),
       "run 6: staging's database lacks the e2e migration",
     );
     for (const app of APPS) {
@@ -1052,7 +1065,7 @@ async function main() {
     }
     await citiesOnStaging('run 6');
     check(
-      (await appliedMigrations(deployHost, 'production')).join() === '0001-saved-cities',
+      (await appliedMigrations(deployHost, 'production')).join() === migrations.join(),
       "run 6: production's database was migrated by a release that failed on staging",
     );
     say(
