@@ -1,8 +1,9 @@
 // What a newcomer does on a fresh clone, done for real in a temporary copy of this repository after `npm ci`:
 // 1. every variable docs/configuration.md documents, and every variable each app declares, reaches the
 //    app's process under `npm start` and `npm run dev` (turbo's strict env mode drops whatever is not passed through);
-// 2. `npm run new:service -- <name>` creates a service whose lint and tests pass and that `slipway plan` plans,
-//    touching only apps/<name> and the lockfile; bad names write nothing.
+// 2. `npm run new:service -- <name>` creates a service whose lint, format:check, typecheck and tests pass (what
+//    its CI lint and test jobs run) and that `slipway plan` plans, touching only apps/<name> and the lockfile;
+//    bad names write nothing.
 // The image build of a generated app is not repeated here: docker/test/image.test.mjs builds an app image with
 // the same shared Dockerfile.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -276,7 +277,7 @@ describe('a fresh clone', () => {
       60_000,
     );
 
-    it('creates a service that lints, passes its tests and is planned, touching only its folder and the lockfile', async () => {
+    it('creates a service that passes lint, format:check, typecheck and its tests and is planned, touching only its folder and the lockfile', async () => {
       const name = 'order-history';
       const begin = Date.now();
       await run('npm', ['run', 'new:service', '--', name], {
@@ -290,7 +291,16 @@ describe('a fresh clone', () => {
       expect(changed.sort()).toEqual([`apps/${name}/`, 'package-lock.json']);
       await run(
         'npx',
-        ['turbo', 'run', 'lint', 'test', `--filter=@slipway/${name}`, '--output-logs=errors-only'],
+        [
+          'turbo',
+          'run',
+          'lint',
+          'format:check',
+          'typecheck',
+          'test',
+          `--filter=@slipway/${name}`,
+          '--output-logs=errors-only',
+        ],
         {
           cwd: repo,
           env: { ...process.env, ...NPM_ENV },
@@ -300,7 +310,7 @@ describe('a fresh clone', () => {
       const tested = Date.now();
       process.stdout.write(
         `new:service ${name}: generated and installed in ${((generated - begin) / 1000).toFixed(1)} s, ` +
-          `lint + tests passed ${((tested - generated) / 1000).toFixed(1)} s later (total ${((tested - begin) / 1000).toFixed(1)} s)\n`,
+          `lint, format:check, typecheck and tests passed ${((tested - generated) / 1000).toFixed(1)} s later (total ${((tested - begin) / 1000).toFixed(1)} s)\n`,
       );
 
       const [app] = readRepositoryApps(repo).filter((candidate) => candidate.name === name);

@@ -2,6 +2,7 @@
 // the issue's cases (a) to (e), the scheduled drift report, and hostile or odd input (issue 14, items 3 and 4).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { main } from '../src/cli';
 import { run as runPlanCommand } from '../src/commands/plan';
 import { computeContentKeys } from '../src/plan/content-key';
 import { listChangedFiles, resolveCommit } from '../src/plan/git';
@@ -414,6 +415,39 @@ describe('hostile and odd input (issue 14)', () => {
     );
     expect(existsSync(join(repo, 'pwned'))).toBe(false);
   });
+
+  it.each([
+    ['SLIPWAY_IMAGE_REPOSITORY', (host: string) => `u:s3cretPW@${host}/project`, 's3cretPW'],
+    ['CI_REGISTRY_IMAGE', (host: string) => `deploy-s3cretUSER@${host}/project`, 's3cretUSER'],
+  ])(
+    'refuses a %s with credentials before the host: exit 1, no file, the secret nowhere',
+    async (variable, repositoryWith, secret) => {
+      const { repo } = newProject();
+      const out = join(repo, 'child-pipeline.yml');
+      // A push to the default branch: the plan asks the registry about every app.
+      const env = ciEnvironment('', { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'main' });
+      delete env.SLIPWAY_IMAGE_REPOSITORY;
+      env[variable] = repositoryWith(registry.host);
+      let stdout = '';
+      let stderr = '';
+      const code = await main(['plan', '--out', out], {
+        env,
+        cwd: repo,
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: (text: string) => (stderr += text) },
+        stdin: process.stdin,
+      });
+
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        `slipway plan: ${variable} must not contain credentials (user:password@ or user@ before the host); ` +
+          'registry credentials belong in CI_REGISTRY_USER and CI_REGISTRY_PASSWORD\n',
+      );
+      expect(stdout + stderr).not.toContain(secret);
+      // Nothing is written, so the child pipeline (and the job that runs it) never sees the value.
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 
   it('refuses a CI_DEFAULT_BRANCH that would read as an option', async () => {
     const { repo } = newProject();

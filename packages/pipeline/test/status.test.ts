@@ -150,6 +150,22 @@ it('refuses an environment URL with credentials, without printing them', async (
   expect(result.stderr).not.toContain('s3cret');
 });
 
+it.each([
+  ['SLIPWAY_IMAGE_REPOSITORY', 'u:s3cretPW@127.0.0.1:9/x', 's3cretPW'],
+  ['CI_REGISTRY_IMAGE', 'deploy-s3cretUSER@registry.example.com/group/project', 's3cretUSER'],
+])(
+  'refuses a %s with credentials before the host, naming the variable and printing no part of them',
+  async (variable, value, secret) => {
+    const result = await status(['--format', 'json', '--timeout', '1'], { [variable]: value });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `slipway status: ${variable} must not contain credentials (user:password@ or user@ before the host); ` +
+        'registry credentials belong in CI_REGISTRY_USER and CI_REGISTRY_PASSWORD\n',
+    );
+    expect(result.stdout + result.stderr).not.toContain(secret);
+  },
+);
+
 it.each([[['--format', 'xml']], [['--timeout', '0']], [['--timeout', 'soon']], [['extra']]])(
   'rejects %j as a usage error',
   (args) => {

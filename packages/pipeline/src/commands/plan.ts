@@ -42,7 +42,10 @@ options:
 A previous push that is no longer an ancestor of head (force push) is compared tree to tree.
 Shallow clones are deepened from origin until the base is reachable. Uncommitted changes in the work tree
 count (turbo reads the files on disk), and the log says "<head> + working tree" then. Every CI_*_SHA variable must
-be a full hex SHA. Exit codes: 0 planned, 1 error (git, turbo, a malformed variable), 2 usage.`;
+be a full hex SHA. An image repository or environment URL with credentials (user:password@ or user@ before
+the host) is a malformed variable, refused naming the variable, never its value: registry credentials belong in
+CI_REGISTRY_USER and CI_REGISTRY_PASSWORD. Exit codes: 0 planned, 1 error (git, turbo, a malformed variable),
+2 usage.`;
 
 type OutputFormat = 'yaml' | 'json';
 

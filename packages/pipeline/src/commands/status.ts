@@ -23,7 +23,8 @@ Read from the environment (all optional; without them image is null and environm
   <APP>_<ENVIRONMENT>_URL, e.g. MY_APP_STAGING_URL       an environment's base URL (GET /version)
 
 Exit codes: 0 the status was printed (drift is reported, not an error), 1 turbo failed or a malformed
-variable (an environment URL that is not http(s), or one with credentials), 2 usage.`;
+variable (an environment URL that is not http(s); an environment URL or image repository with credentials,
+user:password@ or user@ before the host, refused naming the variable, never its value), 2 usage.`;
 
 export interface StatusCommandOptions {
   format: 'text' | 'json';

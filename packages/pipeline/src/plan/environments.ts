@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refuseCredentials } from './credentials';
 
 /** One deployment environment of an app, found from a CI/CD variable `<APP>_<ENVIRONMENT>_URL`. */
 export interface AppEnvironment {
@@ -34,6 +35,8 @@ export function findEnvironments(app: string, env: NodeJS.ProcessEnv): AppEnviro
     const match = pattern.exec(variable);
     const url = value?.trim();
     if (!match || !url) continue;
+    // Before anything else reads the value: the errors below and the log lines after never carry a password.
+    refuseCredentials(variable, url);
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -42,8 +45,6 @@ export function findEnvironments(app: string, env: NodeJS.ProcessEnv): AppEnviro
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
       throw new Error(`${variable} must be an http or https URL`);
-    if (parsed.username || parsed.password)
-      throw new Error(`${variable} must not contain credentials (user:password@)`);
     found.push({ name: match[1]!.toLowerCase(), url: url.replace(/\/+$/, '') });
   }
   return found.sort((a, b) => a.name.localeCompare(b.name));

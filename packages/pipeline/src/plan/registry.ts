@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { refuseCredentials } from './credentials';
 
 /**
  * Where the apps' images live: `<repository>/<app>`, as build.yml pushes them. From SLIPWAY_IMAGE_REPOSITORY, else
@@ -24,9 +25,21 @@ export function contentTag(contentKey: string): string {
   return `content-${contentKey}`;
 }
 
+/**
+ * The registry to ask, from SLIPWAY_IMAGE_REPOSITORY, else CI_REGISTRY_IMAGE; undefined when neither is set.
+ * Throws (naming the variable, never its value) when the repository carries credentials (`user:pass@host/...`):
+ * every image reference slipway logs or writes into a child pipeline starts with it.
+ */
 export function readRegistryConfig(env: NodeJS.ProcessEnv): RegistryConfig | undefined {
-  const repository = (env.SLIPWAY_IMAGE_REPOSITORY ?? env.CI_REGISTRY_IMAGE ?? '').trim();
+  const variable =
+    env.SLIPWAY_IMAGE_REPOSITORY !== undefined ? 'SLIPWAY_IMAGE_REPOSITORY' : 'CI_REGISTRY_IMAGE';
+  const repository = (env[variable] ?? '').trim();
   if (repository === '') return undefined;
+  refuseCredentials(
+    variable,
+    repository,
+    'registry credentials belong in CI_REGISTRY_USER and CI_REGISTRY_PASSWORD',
+  );
   return {
     repository: repository.replace(/\/+$/, ''),
     username: env.CI_REGISTRY_USER || undefined,
