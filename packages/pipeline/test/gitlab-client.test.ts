@@ -309,18 +309,22 @@ describe('GitLab client', () => {
     for (const loopback of ['http://127.0.0.1:8080', 'http://localhost:3000', 'http://[::1]:3000']) {
       expect(gitlabConnectionFromEnv({ GITLAB_TOKEN: token, GITLAB_HOST: loopback }).host).toBe(loopback);
     }
-    let message = '';
-    try {
-      gitlabConnectionFromEnv({
-        GITLAB_TOKEN: token,
-        GITLAB_HOST: 'https://me:hunter2secret@gitlab.example.com',
-      });
-    } catch (error) {
-      message = (error as Error).message;
+    // Valid or not as a URL, a host with credentials is refused without echoing them.
+    for (const withCredentials of [
+      'https://me:hunter2secret@gitlab.example.com',
+      'https://me:hunter2secret@gitlab example.com',
+      'me:hunter2secret@gitlab.example.com',
+    ]) {
+      let message = '';
+      try {
+        gitlabConnectionFromEnv({ GITLAB_TOKEN: token, GITLAB_HOST: withCredentials });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toBe(
+        'GITLAB_HOST must not contain credentials (user:password@ or user@ before the host); the token goes in GITLAB_TOKEN',
+      );
     }
-    expect(message).toBe(
-      'GITLAB_HOST must not contain a user name or password; the token goes in GITLAB_TOKEN',
-    );
   });
 
   it('requires GITLAB_TOKEN and a valid GITLAB_HOST', () => {

@@ -10,6 +10,7 @@
 import { Gitlab } from '@gitbeaker/rest';
 import { createRequesterFn, type RequestHandlerFn, type ResponseBodyTypes } from '@gitbeaker/requester-utils';
 import type { z } from 'zod';
+import { refuseCredentials } from '../plan/credentials';
 
 export type GitlabClient = InstanceType<typeof Gitlab<false>>;
 
@@ -261,18 +262,18 @@ export function gitlabConnectionFromEnv(env: NodeJS.ProcessEnv): GitlabConnectio
     );
   }
   const rawHost = env.GITLAB_HOST?.trim() || 'https://gitlab.com';
+  // Before any message echoes the value, so a password in it is never printed, not even when the URL is invalid.
+  try {
+    refuseCredentials('GITLAB_HOST', rawHost, 'the token goes in GITLAB_TOKEN');
+  } catch (error) {
+    throw new GitlabApiError((error as Error).message);
+  }
   let host: URL;
   try {
     host = new URL(rawHost.includes('://') ? rawHost : `https://${rawHost}`);
   } catch {
     throw new GitlabApiError(
       `GITLAB_HOST "${rawHost}" is not a valid URL (expected e.g. https://gitlab.com)`,
-    );
-  }
-  if (host.username || host.password) {
-    // Not echoed: the URL carries a password.
-    throw new GitlabApiError(
-      'GITLAB_HOST must not contain a user name or password; the token goes in GITLAB_TOKEN',
     );
   }
   if (host.protocol !== 'https:' && host.protocol !== 'http:') {
