@@ -17,7 +17,8 @@ import {
 // - tightens the schema, on a table that existed before the migration: SET NOT NULL; a new NOT NULL column
 //   without a non-null default; a unique index; a constraint on columns that existed; and, on any table, a
 //   foreign key to a table that existed, unless ON DELETE CASCADE or SET NULL/DEFAULT (the previous version's
-//   deletes of referenced rows would fail). A table created by the same migration is the new version's alone;
+//   deletes of referenced rows would fail); a row inserted as the previous version would (its columns only)
+//   must pass the new defaults and checks. A table created by the same migration is the new version's alone;
 // - runs inside the migration's transaction (so no CREATE INDEX CONCURRENTLY) and is re-runnable: a second run
 //   neither fails nor changes the schema (a crash between a migration and its record repeats it).
 
@@ -189,6 +190,14 @@ async function expandOnlyProblems(
   await session.query('BEGIN');
   try {
     const before = await readCatalog(session);
+    const previousColumns = (table: string) =>
+      [...before.columns.values()].filter((column) => column.table === table);
+    // A table whose previous-version row already fails the probe (say, CHECK (country IS NOT NULL)) is left out.
+    const probed = new Set<string>();
+    for (const table of before.tables) {
+      if (!(await previousInsertProblem(session, table, previousColumns(table), before.tables)))
+        probed.add(table);
+    }
     const run = async (which: string) => {
       for (const statement of statements) {
         try {
@@ -206,6 +215,15 @@ async function expandOnlyProblems(
     }
     const after = await readCatalog(session);
     problems.push(...catalogProblems(before, after));
+    for (const table of probed) {
+      const added = [...after.columns.values()].some(
+        (column) => column.table === table && !before.columns.has(`${table}.${column.column}`),
+      );
+      if (!added) continue;
+      const refused = await previousInsertProblem(session, table, previousColumns(table), after.tables);
+      if (refused)
+        problems.push(`tightens the schema: the previous version's inserts into ${table} fail: ${refused}`);
+    }
     const again = await run('not re-runnable (use IF NOT EXISTS), a second run fails');
     if (again) problems.push(again);
     else if (JSON.stringify(serialise(await readCatalog(session))) !== JSON.stringify(serialise(after)))
@@ -216,6 +234,43 @@ async function expandOnlyProblems(
     await session.query(keep && problems.length === 0 ? 'COMMIT' : 'ROLLBACK');
   }
   return problems;
+}
+
+const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Inserts, into a scratch copy of `table` (its columns, defaults and CHECK constraints), a row as the previous
+ * version would: its own columns only, here NULL, so new columns get their defaults and must pass the new
+ * checks (a CHECK whose default fails it, or a NOT NULL column left NULL). Returns Postgres's refusal, if any;
+ * `tables` guards against a table gone from the catalog. Leaves the transaction as it found it.
+ */
+async function previousInsertProblem(
+  session: SqlExecutor,
+  table: string,
+  previousColumns: Column[],
+  tables: Set<string>,
+): Promise<string | undefined> {
+  if (!tables.has(table)) return undefined;
+  await session.query('SAVEPOINT expand_only_probe');
+  try {
+    await session.query(
+      `CREATE TEMP TABLE expand_only_probe (LIKE ${quoted(table)}
+         INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY INCLUDING GENERATED)`,
+    );
+    for (const column of previousColumns) {
+      if (column.notNull && !column.identity)
+        await session.query(
+          `ALTER TABLE expand_only_probe ALTER COLUMN ${quoted(column.column)} DROP NOT NULL`,
+        );
+    }
+    await session.query('INSERT INTO expand_only_probe DEFAULT VALUES');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    await session.query('ROLLBACK TO SAVEPOINT expand_only_probe');
+    await session.query('RELEASE SAVEPOINT expand_only_probe');
+  }
 }
 
 function serialise(catalog: Catalog) {
@@ -268,6 +323,10 @@ const CASES: [string | string[], string | undefined][] = [
   [
     'ALTER TABLE saved_cities ADD COLUMN IF NOT EXISTS note text NOT NULL',
     'NOT NULL without a non-null default',
+  ],
+  [
+    'ALTER TABLE saved_cities ADD COLUMN IF NOT EXISTS rating integer DEFAULT -1 CHECK (rating >= 0)',
+    "tightens the schema: the previous version's inserts into saved_cities fail",
   ],
   [
     'CREATE INDEX CONCURRENTLY IF NOT EXISTS saved_cities_country ON saved_cities (country)',
