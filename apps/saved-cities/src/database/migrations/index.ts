@@ -1,7 +1,11 @@
 // The schema's history, oldest first. Rules, checked by test/unit/migrations.test.ts:
 // - Expand-only: a migration adds (tables, nullable or defaulted columns, indexes) and never drops, renames,
 //   retypes or tightens. The version running before a deploy keeps working on the new schema, so the migrate
-//   step can run before the new version serves, and a rollback needs no down migration.
+//   step can run before the new version serves, and a rollback needs no down migration. On a table that existed
+//   before the migration, tightening includes SET NOT NULL, a NOT NULL column without a non-null default, a
+//   unique index and a constraint on existing columns; and a foreign key to an existing table needs ON DELETE
+//   CASCADE or SET NULL, else the previous version's deletes fail. A table the same migration creates is free.
+// - One transaction per migration (migrate.ts): so no CREATE INDEX CONCURRENTLY, which cannot run inside one.
 // - Re-runnable: IF NOT EXISTS everywhere, since a crash between a migration and its record repeats it.
 // - Never edit or reorder a released migration: add a new file and append it here.
 import { statements as savedCities0001 } from './0001-saved-cities';
