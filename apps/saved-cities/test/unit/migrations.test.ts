@@ -10,8 +10,10 @@ import {
 // Expand-only (rules in src/database/migrations/index.ts): the version running before a deploy must keep working
 // on the schema after the migration. Rather than pattern-match SQL, the check runs each migration in a real
 // Postgres (PGlite), in a transaction as src/database/migrate.ts does, and compares the catalog before and after:
-// - a statement is one CREATE TABLE, CREATE [UNIQUE] INDEX or ALTER TABLE; DROP, TRUNCATE, DELETE and UPDATE
-//   contract the schema or its data, anything else (views, functions, INSERT) is not an expanding statement;
+// - a statement is one CREATE TABLE (not CREATE TABLE AS), CREATE [UNIQUE] INDEX or ALTER TABLE whose actions
+//   are ADD, DROP, RENAME or ALTER COLUMN's default, NOT NULL and TYPE (without USING); DROP, TRUNCATE, DELETE and
+//   UPDATE contract the schema or its data; anything else (views, functions, INSERT, sequences, row-level
+//   security, owners, triggers) is not an expanding statement;
 // - contracts the schema: a table, column, index or constraint that existed is gone (dropped or renamed) or
 //   changed (retyped, a default changed or removed);
 // - tightens the schema, on a table that existed before the migration: SET NOT NULL; a new NOT NULL column
@@ -21,6 +23,8 @@ import {
 //   must pass the new defaults and checks. A table created by the same migration is the new version's alone;
 // - runs inside the migration's transaction (so no CREATE INDEX CONCURRENTLY) and is re-runnable: a second run
 //   neither fails nor changes the schema (a crash between a migration and its record repeats it).
+// What it cannot judge: whether an expression (an expression index, a partial index's WHERE, a generated column,
+// a CHECK on a new column) fails for some value the previous version writes, e.g. `(name::int)`. Review those.
 
 interface Column {
   table: string;
@@ -109,7 +113,44 @@ function statementProblem(statement: string): string | undefined {
   if (/^(DROP|TRUNCATE|DELETE|UPDATE)\b/i.test(words)) return `contracts the schema: ${head}`;
   if (!/^(CREATE TABLE|CREATE (UNIQUE )?INDEX|ALTER TABLE)\b/i.test(words))
     return `not an expanding statement: ${head}`;
+  // A query inside CREATE TABLE AS can do anything (a DELETE in a WITH), and the catalog would not show it.
+  if (/^CREATE TABLE\b/i.test(words) && /\)\s*AS\b|^CREATE TABLE (IF NOT EXISTS )?[\w.]+ AS\b/i.test(words))
+    return `not an expanding statement (CREATE TABLE AS runs a query): ${head}`;
+  if (/^ALTER TABLE\b/i.test(words)) return alterTableProblem(words, head);
   return undefined;
+}
+
+/**
+ * ALTER TABLE's actions the catalog comparison judges: ADD (columns, constraints), and the ALTER COLUMN, DROP and
+ * RENAME forms whose effect the catalog shows. Anything else changes what the catalog comparison does not read
+ * (sequences, row-level security, owners, triggers, storage), and `USING` rewrites existing values.
+ */
+function alterTableProblem(words: string, head: string): string | undefined {
+  if (/\bUSING\b/i.test(words)) return `contracts the schema (USING rewrites existing values): ${head}`;
+  const actions = topLevelParts(words.replace(/^ALTER TABLE (IF EXISTS )?(ONLY )?[\w.]+\s*/i, ''));
+  const judged =
+    /^(ADD|DROP|RENAME|ALTER (COLUMN )?[\w]+ (SET DEFAULT|DROP DEFAULT|SET NOT NULL|DROP NOT NULL|(SET DATA )?TYPE)\b)/i;
+  const other = actions.find((action) => !judged.test(action));
+  return other === undefined
+    ? undefined
+    : `not an expanding statement (ALTER TABLE ... ${other.slice(0, 40)}): ${head}`;
+}
+
+/** Splits at the commas outside parentheses: ALTER TABLE's list of actions. */
+function topLevelParts(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    if (text[index] === '(') depth += 1;
+    else if (text[index] === ')') depth -= 1;
+    else if (text[index] === ',' && depth === 0) {
+      parts.push(text.slice(start, index).trim());
+      start = index + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts;
 }
 
 const NULL_DEFAULT = /^NULL(::[\w ]+)?$/i;
@@ -371,6 +412,23 @@ const CASES: [string | string[], string | undefined][] = [
   ['CREATE TABLE cities_archive (id bigint)', 'not re-runnable'],
   ['CREATE INDEX ON saved_cities (country)', 'not re-runnable'],
   ['CREATE VIEW cities AS SELECT * FROM saved_cities', 'not an expanding statement'],
+  // Found by a second newcomer: each passed the catalog comparison and broke data or the previous version.
+  ['ALTER TABLE saved_cities ALTER COLUMN country TYPE text USING NULL', 'USING rewrites existing values'],
+  [
+    'CREATE TABLE IF NOT EXISTS copy AS WITH d AS (DELETE FROM saved_cities RETURNING *) SELECT * FROM d',
+    'CREATE TABLE AS runs a query',
+  ],
+  ['CREATE TABLE IF NOT EXISTS copy (LIKE saved_cities) AS SELECT 1', 'CREATE TABLE AS runs a query'],
+  ['ALTER TABLE saved_cities ALTER COLUMN id RESTART WITH 1', 'not an expanding statement (ALTER TABLE'],
+  ['ALTER TABLE saved_cities ALTER COLUMN id SET MAXVALUE 10', 'not an expanding statement (ALTER TABLE'],
+  ['ALTER TABLE saved_cities ENABLE ROW LEVEL SECURITY', 'not an expanding statement (ALTER TABLE'],
+  ['ALTER TABLE saved_cities FORCE ROW LEVEL SECURITY', 'not an expanding statement (ALTER TABLE'],
+  ['ALTER TABLE saved_cities OWNER TO pg_monitor', 'not an expanding statement (ALTER TABLE'],
+  ['ALTER TABLE saved_cities DISABLE TRIGGER ALL', 'not an expanding statement (ALTER TABLE'],
+  [
+    'ALTER TABLE saved_cities ADD COLUMN IF NOT EXISTS a text, OWNER TO pg_monitor',
+    'not an expanding statement (ALTER TABLE',
+  ],
 ];
 
 describe('migrations', () => {

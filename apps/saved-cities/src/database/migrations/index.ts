@@ -5,6 +5,9 @@
 //   before the migration, tightening includes SET NOT NULL, a NOT NULL column without a non-null default, a
 //   unique index and a constraint on existing columns; and a foreign key to an existing table needs ON DELETE
 //   CASCADE or SET NULL, else the previous version's deletes fail. A table the same migration creates is free.
+// - Only CREATE TABLE, CREATE INDEX and ALTER TABLE ... ADD (no CREATE TABLE AS, no USING, no sequence,
+//   row-level security, owner or trigger changes). The check cannot tell whether an expression (an expression
+//   index, a partial index's WHERE, a generated column) fails for values the previous version writes: review those.
 // - One transaction per migration (migrate.ts): so no CREATE INDEX CONCURRENTLY, which cannot run inside one.
 // - Re-runnable: IF NOT EXISTS everywhere, since a crash between a migration and its record repeats it.
 // - Never edit or reorder a released migration: add a new file and append it here.
