@@ -12,6 +12,16 @@ describe('refuseCredentials', () => {
     ['HTTP://ci:s3cretPW@example.com', 's3cretPW'],
     ['https://ci:s3cret@PW@example.com', 's3cret@PW'],
     ['https://ci:s3cretPW@example.com\\path', 's3cretPW'],
+    // Shapes a WHATWG URL parser reads as credentials too (found by a second newcomer).
+    ['https:////u:s3cretPW@h.example', 's3cretPW'],
+    ['https:/u:s3cretPW@h.example', 's3cretPW'],
+    ['https:\\\\u:s3cretPW@h.example', 's3cretPW'],
+    ['\x01https://u:s3cretPW@h.example', 's3cretPW'],
+    ['ht\ttps://u:s3cretPW@h.example', 's3cretPW'],
+    ['https://u:s3cret\nPW@h.example', 's3cret'],
+    ['ftp:////u:s3cretPW@h.example', 's3cretPW'],
+    ['//u:s3cretPW@registry.example/g/p', 's3cretPW'],
+    ['oci:////u:s3cretPW@registry.example/g/p', 's3cretPW'],
   ])('refuses %j, naming the variable and never the value', (value, secret) => {
     const refusal = (() => {
       try {
@@ -26,6 +36,17 @@ describe('refuseCredentials', () => {
         'they belong in SOME_OTHER_VARIABLE',
     );
     expect(refusal).not.toContain(secret);
+  });
+
+  it('refuses any @ in an image repository, where it never belongs (anyAt)', () => {
+    for (const repository of ['registry.example\\u:s3cretPW@x/g', 'registry.example/g/u:s3cretPW@x']) {
+      expect(() => refuseCredentials('CI_REGISTRY_IMAGE', repository, undefined, { anyAt: true })).toThrow(
+        /^CI_REGISTRY_IMAGE must not contain credentials \(user:password@ or user@ before the host\)$/,
+      );
+    }
+    expect(() =>
+      refuseCredentials('CI_REGISTRY_IMAGE', 'registry.example/g/p', undefined, { anyAt: true }),
+    ).not.toThrow();
   });
 
   it.each([

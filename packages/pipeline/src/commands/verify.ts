@@ -4,6 +4,7 @@ import { printUsage, type Command } from '../command-line/command';
 import { CliUsageError, parseFlags, parseSeconds } from '../command-line/flags';
 import { createCommandIo, processStreams, type CommandIo } from '../command-line/io';
 import { CONTENT_KEY_PATTERN, CONTENT_KEY_SHAPE } from '../plan/content-key';
+import { refuseCredentials } from '../plan/credentials';
 import {
   describeExpected,
   resolveEndpoint,
@@ -33,8 +34,6 @@ options:
 
 exit codes: 0 ok, 2 usage, 3 unhealthy, 4 wrong version, 5 no answer (timeout), 6 smoke test failed`;
 
-// A URL's user-info part (scheme://user:password@host): never printed back.
-const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
 // eslint-disable-next-line no-control-regex
 const UNSAFE_IN_PATH = /[\\\s\x00-\x1f\x7f]/;
 
@@ -56,8 +55,10 @@ export function parseVerifyOptions(argv: string[]): VerifyOptions | 'help' {
   if (!values['expect-commit'] && !values['expect-content-key']) {
     throw new CliUsageError(`--expect-commit or --expect-content-key is required\n\n${USAGE}`);
   }
-  // Checked before anything echoes the URL, so a password is never printed.
-  if (URL_CREDENTIALS.test(values.url.trim())) {
+  // Checked before anything echoes the URL, so a password is never printed (a usage error here: exit 2).
+  try {
+    refuseCredentials('--url', values.url);
+  } catch {
     throw new CliUsageError('--url must not contain a user name or password');
   }
 

@@ -39,6 +39,7 @@ export function readRegistryConfig(env: NodeJS.ProcessEnv): RegistryConfig | und
     variable,
     repository,
     'registry credentials belong in CI_REGISTRY_USER and CI_REGISTRY_PASSWORD',
+    { anyAt: true },
   );
   return {
     repository: repository.replace(/\/+$/, ''),
